@@ -1,0 +1,33 @@
+# l1ad — the two set-up commands are `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_ARGS ?=
+
+.PHONY: demo test test-slow env sysdeps clean
+
+demo: env
+	$(BIN)/l1ad demo $(DEMO_ARGS)
+
+test: env
+	$(BIN)/python -m pytest
+
+test-slow: env
+	$(BIN)/python -m pytest -m slow
+
+env: $(STAMP) sysdeps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian tools the project uses when present: yosys (resource estimates), iverilog (second simulator).
+# Installed when missing and possible; every stage that needs one says so clearly when it is absent.
+sysdeps:
+	@bash scripts/install_sysdeps.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache sim/sim_build*

@@ -1,0 +1,1 @@
+"""One module per `l1ad` verb: each defines add_arguments(parser) and run(args) -> int."""
