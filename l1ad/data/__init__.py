@@ -1,0 +1,1 @@
+"""Event input: ADC2021-layout files, generation, preprocessing."""
