@@ -209,3 +209,10 @@ def test_streaming_writer_appends_and_updates_metadata(tmp_path):
     np.testing.assert_array_equal(adc2021.read_particles(target), np.concatenate([a, b]))
     assert adc2021.read_weights(target).sum() == 130
     assert adc2021.read_metadata(target) == {"process": "x", "filter_efficiency": 0.25}
+
+
+def test_empty_file_round_trip(tmp_path):
+    path = adc2021.write_particles(tmp_path / "empty.h5", np.zeros((0, 19, 4), dtype=np.float32))
+    assert adc2021.read_particles(path).shape == (0, 19, 4)
+    assert adc2021.count_events(path) == 0
+    assert list(adc2021.iter_chunks(path)) == []

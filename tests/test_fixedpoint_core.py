@@ -197,3 +197,20 @@ def test_model_structure_checks():
         FixedPointModel("ae", model.input_format, model.layers, 4, False, make_score("kl", 4, model.latent_format))
     with pytest.raises(ValueError, match="outside"):
         DenseLayer("bad", np.array([[40]]), FixedFormat(6, 1), np.array([0]), FixedFormat(6, 1), "relu", FixedFormat(8, 3))
+
+
+def test_lut_saturates_logvar_to_table_range():
+    latent_fmt = FixedFormat(width=16, integer=5)  # lv in [-16, 16), 11 fraction bits
+    spec = make_score("rz", 1, latent_fmt)
+    idx_fmt = spec.lut_input_format
+    assert (idx_fmt.integer, idx_fmt.width, idx_fmt.frac) == (4, 10, 6)  # lv saturated to [-8, 8), lsb 1/64
+    assert spec.lut_format.frac >= 5  # e^8 ~ 2981 fits 18 bits with >= 5 fraction bits: rz is not zeroed
+    mu = np.full((3, 1), 1 << 11)  # mu = 1
+    lv = np.array([[10 << 11], [8 << 11], [-12 << 11]])  # 10 and 8 saturate to 8 - 1/64; -12 to -8
+    s = score_codes(spec, mu, lv)
+    assert s[0] == s[1] == (1 << 22) * spec.lut[-1]
+    assert s[2] == (1 << 22) * spec.lut[0]
+    expected_low = round(math.ldexp(math.exp(-(8 - 1 / 64)), spec.lut_format.frac))
+    assert spec.lut[-1] == expected_low
+    # typical logvar near 0 keeps its resolution: e^-lv for lv = 0 and 1/64 differ
+    assert spec.lut[-idx_fmt.min_code] != spec.lut[-idx_fmt.min_code + 1]

@@ -1,1 +1,1 @@
-"""l1ad.analysis"""
+"""Offline analysis: metrics, bump hunts, CWoLa hunting, QUAK, density-based (CATHODE-style) search."""

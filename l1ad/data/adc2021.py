@@ -70,6 +70,9 @@ def validate_particles(particles: np.ndarray, source: str = "<array>", first_eve
         raise EventFormatError(f"{source}: Particles has dtype {arr.dtype}, expected a floating type (float32)")
     arr = arr.astype(np.float32, copy=False)
 
+    if len(arr) == 0:
+        return arr
+
     def fail(mask: np.ndarray, what: str) -> None:
         bad = np.flatnonzero(mask.reshape(len(arr), -1).any(axis=1))
         if bad.size:

@@ -3,6 +3,19 @@
 Every other form of the trigger (QKeras quantized inference, hls4ml C-simulation, RTL simulation) is
 checked against it, integer for integer. Layer semantics are documented in ``l1ad.fixed.model``, the
 score in ``l1ad.fixed.score``.
+
+Two exact implementations:
+
+- :func:`reference_forward`: plain int64 arithmetic, line by line the definition (slow: numpy has no
+  integer BLAS);
+- the fast path used by :func:`golden_forward` / :func:`golden_score`: the same integers carried in
+  floating point, so that matrix products run in BLAS. It is exact because every value is an integer
+  times a power of two whose magnitude is bounded below the float's significand: each layer picks
+  float32 when its worst-case accumulator (``DenseLayer.accumulator_format``, a bound on every partial
+  sum, in any order) and its output fit in 24 bits, float64 when they fit in 53, and otherwise falls back
+  to int64. The requantization shift is folded into the (power-of-two scaled) weights, rounding is
+  ``np.rint`` (ties to even = RND_CONV), ``floor(t + 0.5)`` (RND) or ``floor`` (TRN), saturation a clip.
+  WRAP overflow and scores wider than 53 bits use the int64 path. Tests check both paths agree.
 """
 
 from __future__ import annotations
@@ -13,6 +26,11 @@ import numpy as np
 
 from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
 from l1ad.fixed.score import score_codes
+
+FLOAT32_BITS = 24
+FLOAT64_BITS = 53
+#: Events per block of the fast path (keeps intermediates in cache).
+BLOCK = 8192
 
 
 @dataclass
@@ -39,6 +57,7 @@ def check_input_codes(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+# ---- reference: int64 ---------------------------------------------------------------------------------
 def dense_forward(layer: DenseLayer, x: np.ndarray, input_format: FixedFormat) -> np.ndarray:
     """One layer on int64 input codes: exact accumulation, activation, requantization."""
     f_acc = layer.accumulator_frac(input_format)
@@ -49,18 +68,150 @@ def dense_forward(layer: DenseLayer, x: np.ndarray, input_format: FixedFormat) -
     return layer.output_format.requantize(acc, f_acc)
 
 
-def golden_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
-    """Run the encoder and the score on a batch of input codes."""
+def reference_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
+    """The int64 implementation, straight from the definitions (the fast path is tested against it)."""
     x = check_input_codes(model, codes)
     outputs = []
     for layer, fmt in zip(model.layers, model.layer_input_formats()):
         x = dense_forward(layer, x, fmt)
         outputs.append(x)
+    return _outputs(model, outputs, score_codes)
+
+
+def _outputs(model: FixedPointModel, layers: list[np.ndarray], scorer) -> GoldenOutputs:
+    x = layers[-1]
     mu = x[:, : model.latent]
-    logvar = x[:, model.latent :] if model.has_logvar else None
-    return GoldenOutputs(layers=outputs, mu=mu, logvar=logvar, score=score_codes(model.score, mu, logvar))
+    logvar = x[:, model.latent:] if model.has_logvar else None
+    return GoldenOutputs(layers=layers, mu=mu, logvar=logvar, score=scorer(model.score, mu, logvar))
 
 
-def golden_score(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
-    """Integer score codes (``model.score.output_format``) of a batch of input codes."""
-    return golden_forward(model, codes).score
+# ---- fast path: exact integers in float ---------------------------------------------------------------
+@dataclass
+class _FloatLayer:
+    """A dense layer prepared for the float path: t = x @ w + b is the accumulator scaled to the output LSB."""
+
+    dtype: type
+    w: np.ndarray
+    b: np.ndarray
+    relu: bool
+    rounding: str
+    lo: float
+    hi: float
+
+
+def _plan_layer(layer: DenseLayer, input_format: FixedFormat) -> _FloatLayer | None:
+    out = layer.output_format
+    if out.overflow != "SAT":
+        return None
+    acc = layer.accumulator_format(input_format)
+    f_acc = acc.frac
+    need = max(acc.width + 1, out.width, input_format.width)  # +1: the RND half-LSB addition
+    if need <= FLOAT32_BITS:
+        dtype = np.float32
+    elif need <= FLOAT64_BITS:
+        dtype = np.float64
+    else:
+        return None
+    shift = f_acc - out.frac  # t = acc * 2**-shift; rounding of t gives the output code
+    w = np.ldexp(layer.weight.astype(np.float64), f_acc - input_format.frac - layer.weight_format.frac - shift)
+    b = np.ldexp(layer.bias.astype(np.float64), f_acc - layer.bias_format.frac - shift)
+    rounding = "TRN" if shift <= 0 else out.rounding  # no fraction bits to round away
+    return _FloatLayer(dtype, w.astype(dtype), b.astype(dtype), layer.activation == "relu", rounding,
+                       float(out.min_code), float(out.max_code))
+
+
+def _run_float_layer(p: _FloatLayer, x: np.ndarray) -> np.ndarray:
+    t = x.astype(p.dtype, copy=False) @ p.w
+    t += p.b
+    if p.relu:
+        np.maximum(t, 0, out=t)
+    if p.rounding == "RND_CONV":
+        np.rint(t, out=t)
+    elif p.rounding == "RND":
+        t += 0.5
+        np.floor(t, out=t)
+    else:
+        np.floor(t, out=t)
+    np.clip(t, p.lo, p.hi, out=t)
+    return t
+
+
+@dataclass
+class _Plan:
+    layers: list[_FloatLayer | None]
+    score_float: bool
+
+
+def _plan(model: FixedPointModel) -> _Plan:
+    layers = [_plan_layer(layer, fmt) for layer, fmt in zip(model.layers, model.layer_input_formats())]
+    spec = model.score
+    return _Plan(layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS)
+
+
+def _float_score(model: FixedPointModel, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
+    """The integer score of ``l1ad.fixed.score`` computed in float64 (exact: output width <= 53 bits)."""
+    spec = model.score
+    mu = mu.astype(np.float64, copy=False)
+    mu2 = np.einsum("ij,ij->i", mu, mu)
+    if spec.kind == "mu2":
+        return mu2.astype(np.int64)
+    index_fmt = spec.lut_input_format
+    # table index = floor(lv into the index format), saturated, minus min_code (TRN + SAT, exact in float)
+    lv = np.ldexp(logvar.astype(np.float64), index_fmt.frac - spec.latent_format.frac)
+    np.floor(lv, out=lv)
+    np.clip(lv, index_fmt.min_code, index_fmt.max_code, out=lv)
+    lv -= index_fmt.min_code
+    f_mu, f_t = spec.latent_format.frac, spec.lut_format.frac
+    if spec.kind == "kl":
+        frac = max(2 * f_mu, f_t)
+        t = _scaled_table(spec, frac - f_t)[lv.astype(np.intp)]
+        s = t.sum(axis=1)
+        s += np.ldexp(mu2, frac - 2 * f_mu)
+    else:
+        t = _scaled_table(spec, 0)[lv.astype(np.intp)]
+        s = np.einsum("ij,ij,ij->i", mu, mu, t)
+    return s.astype(np.int64)
+
+
+def _scaled_table(spec, shift: int) -> np.ndarray:
+    return np.ldexp(spec.lut.astype(np.float64), shift)
+
+
+def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers: bool) -> tuple[list, np.ndarray]:
+    layers: list[np.ndarray] = []
+    current: np.ndarray = x
+    for layer, fmt, p in zip(model.layers, model.layer_input_formats(), plan.layers):
+        if p is None:
+            current = dense_forward(layer, np.asarray(current).astype(np.int64), fmt)
+        else:
+            current = _run_float_layer(p, current)
+        if keep_layers:
+            layers.append(current.astype(np.int64))
+    out = current
+    mu = out[:, : model.latent]
+    logvar = out[:, model.latent:] if model.has_logvar else None
+    if plan.score_float:
+        score = _float_score(model, mu, logvar)
+    else:
+        score = score_codes(model.score, np.asarray(mu).astype(np.int64),
+                            None if logvar is None else np.asarray(logvar).astype(np.int64))
+    return layers, score
+
+
+def golden_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
+    """Run the encoder and the score on a batch of input codes (every layer's output codes kept)."""
+    x = check_input_codes(model, codes)
+    plan = _plan(model)
+    layers, score = _fast_block(model, plan, x, keep_layers=True)
+    return GoldenOutputs(layers=layers, mu=layers[-1][:, : model.latent],
+                         logvar=layers[-1][:, model.latent:] if model.has_logvar else None, score=score)
+
+
+def golden_score(model: FixedPointModel, codes: np.ndarray, block: int = BLOCK) -> np.ndarray:
+    """Integer score codes (``model.score.output_format``) of a batch of input codes (fast path, in blocks)."""
+    x = check_input_codes(model, codes)
+    plan = _plan(model)
+    out = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), block):
+        _, out[start:start + block] = _fast_block(model, plan, x[start:start + block], keep_layers=False)
+    return out

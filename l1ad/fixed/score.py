@@ -11,7 +11,8 @@ a table ``T`` indexed by the logvar code floored into ``lut_input_format``::
 
 Float equivalents (``l1ad.models.scores``): kl = 1/2 sum(mu^2 + e^lv - 1 - lv), rz = sum(mu^2 / sigma^2),
 mu2 = sum(mu^2). The fixed-point score departs from them only through the quantized mu / logvar, the
-flooring of logvar into the table index (``lut_index_bits``) and the rounding of the table entries
+flooring of logvar into the table index (``lut_index_bits``), its saturation to the table's range
+(``lut_logvar_integer`` integer bits: lv in [-8, 8) by default) and the rounding of the table entries
 (``lut_width`` bits); everything after the lookup is exact integer arithmetic, so the output never
 rounds or overflows. The table is evaluated at the left edge of each index bin.
 """
@@ -31,13 +32,14 @@ def _table_function(kind: str):
     raise ValueError(f"score {kind!r} has no lookup table")
 
 
-def lut_input_format_for(latent_format: FixedFormat, lut_index_bits: int) -> FixedFormat:
-    """The table index format: the logvar format with fraction bits dropped down to ``lut_index_bits`` bits."""
-    width = min(latent_format.width, lut_index_bits)
-    if width < latent_format.integer:
-        raise ValueError(f"lut_index_bits={lut_index_bits} cannot cover the {latent_format.integer} integer bits of logvar")
-    return FixedFormat(width=width, integer=latent_format.integer, signed=latent_format.signed,
-                       rounding="TRN", overflow="SAT")
+def lut_input_format_for(latent_format: FixedFormat, lut_index_bits: int, lut_logvar_integer: int) -> FixedFormat:
+    """The table index format: logvar floored to at most ``lut_index_bits`` bits, saturated to
+    ``lut_logvar_integer`` integer bits (default 4: lv in [-8, 8), i.e. sigma^2 between 3e-4 and 3e3)."""
+    integer = min(latent_format.integer, lut_logvar_integer)
+    width = min(lut_index_bits, integer + latent_format.frac)
+    if width < integer or width < 1:
+        raise ValueError(f"lut_index_bits={lut_index_bits} cannot cover {integer} integer bits of logvar")
+    return FixedFormat(width=width, integer=integer, signed=latent_format.signed, rounding="TRN", overflow="SAT")
 
 
 def build_table(kind: str, index_format: FixedFormat, lut_width: int) -> tuple[np.ndarray, FixedFormat]:
@@ -53,8 +55,13 @@ def build_table(kind: str, index_format: FixedFormat, lut_width: int) -> tuple[n
 
 
 def make_score(kind: str, latent: int, latent_format: FixedFormat, lut_index_bits: int = 10,
-               lut_width: int = 18) -> ScoreSpec:
-    """Build the score specification (tables and an exact output format) for latent codes in ``latent_format``."""
+               lut_width: int = 18, lut_logvar_integer: int = 4) -> ScoreSpec:
+    """Build the score specification (tables and an exact output format) for latent codes in ``latent_format``.
+
+    kl and rz look logvar up in a table of ``2**lut_index_bits`` entries of ``lut_width`` bits; logvar is
+    saturated to ``lut_logvar_integer`` integer bits first (default [-8, 8)), which keeps e^lv within the
+    table's range with fine resolution. mu is never saturated by the score.
+    """
     mu_max = max(abs(latent_format.min_code), latent_format.max_code)
     f_mu = latent_format.frac
     mu2_max = latent * mu_max**2
@@ -62,7 +69,7 @@ def make_score(kind: str, latent: int, latent_format: FixedFormat, lut_index_bit
     if kind == "mu2":
         out = FixedFormat.for_range(mu2_max, 2 * f_mu, signed=False, **out_modes)
         return ScoreSpec(kind="mu2", latent=latent, latent_format=latent_format, output_format=out)
-    index_format = lut_input_format_for(latent_format, lut_index_bits)
+    index_format = lut_input_format_for(latent_format, lut_index_bits, lut_logvar_integer)
     table, table_format = build_table(kind, index_format, lut_width)
     t_max = int(table.max())
     f_t = table_format.frac

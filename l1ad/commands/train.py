@@ -1,0 +1,60 @@
+"""``l1ad train``: train a quantized AE/VAE on a background file and write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from l1ad.models.config import MODEL_KINDS, QUANTIZATION_MODES, ModelConfig
+
+HELP = "train a quantized AE/VAE (QKeras) on background events and write a run directory"
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one width")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="background event file (ADC2021 HDF5)")
+    parser.add_argument("--out", required=True, help="run directory to create (e.g. runs/x)")
+    parser.add_argument("--model", choices=MODEL_KINDS, help="architecture (default dnn-vae)")
+    parser.add_argument("--signals", nargs="*", default=[], help="signal event files to score")
+    parser.add_argument("--config", help="YAML file with ModelConfig settings (CLI options override it)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--beta", type=float, help="VAE loss = (1-beta) MSE + beta KL")
+    parser.add_argument("--bits", type=int, help="weight bit width (quantized_bits(bits, weight_integer))")
+    parser.add_argument("--latent", type=int)
+    parser.add_argument("--hidden", type=_widths, help="encoder widths, e.g. 32,16")
+    parser.add_argument("--quantization", choices=QUANTIZATION_MODES, help="qat (default) or ptq")
+    parser.add_argument("--prune", type=float, help="target sparsity of magnitude pruning, e.g. 0.5")
+    parser.add_argument("--max-events", type=int, help="use at most this many background events")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from l1ad.models.train import train_run
+
+    cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
+    cfg = cfg.updated(model=args.model, epochs=args.epochs, beta=args.beta, weight_bits=args.bits,
+                      latent=args.latent, hidden=args.hidden, quantization=args.quantization, prune=args.prune,
+                      max_events=args.max_events, seed=args.seed)
+    out = train_run(args.data, args.out, cfg, signals=args.signals, progress=not args.no_progress,
+                    overwrite=args.overwrite)
+    from l1ad.models.rundir import load_run
+
+    run_dir = load_run(out)
+    print(f"l1ad train: wrote {Path(out)} ({cfg.model}, deployable encoder: {run_dir.deployable})")
+    for sample in run_dir.samples():
+        s = run_dir.scores(sample)
+        kinds = sorted(k[len("quantized_"):] for k in s if k.startswith("quantized_"))
+        means = ", ".join(f"{k}={s['quantized_' + k].mean():.4g}" for k in kinds)
+        print(f"  {sample:<16} {len(s['weights']):>8} events  mean quantized scores: {means}")
+    return 0

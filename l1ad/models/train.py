@@ -1,0 +1,273 @@
+"""Training: seeded data split, input format fit, float + quantized (QAT or PTQ) training, optional pruning.
+
+One :class:`AutoencoderTrainer` (a ``keras.Model`` with its own train/test steps) trains any encoder/decoder
+pair: AE loss = masked MSE; VAE loss = (1 - beta) * masked SSE + beta * KL (see :mod:`l1ad.models.losses`)
+with the reparametrization
+``z = mu + exp(logvar / 2) * eps`` (validation uses ``z = mu``). Early stopping on the validation loss
+restores the best weights. Progress is shown with tqdm. Determinism: ``keras.utils.set_random_seed`` +
+``tf.config.experimental.enable_op_determinism`` (same seed, same data, same machine -> same weights).
+
+:func:`train_run` is the Python API behind ``l1ad train``: events file(s) in, run directory out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from l1ad import keras_compat
+from l1ad.data import adc2021
+from l1ad.data.adc2021 import N_INPUTS
+from l1ad.data.preprocess import InputFormat, slot_mask
+from l1ad.models import builders, losses
+from l1ad.models.config import ModelConfig
+
+
+def configure_tensorflow(seed: int, threads: int | None = 1) -> None:
+    """Seed Python/numpy/TF, make ops deterministic and (if possible) limit TF to ``threads`` threads."""
+    tf = keras_compat.tensorflow()
+    keras = keras_compat.keras()
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TF already initialized in this process: keep its thread pools
+            pass
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _trainer_class() -> type:
+    keras, tf = keras_compat.keras(), keras_compat.tensorflow()
+
+    class AutoencoderTrainer(keras.Model):
+        """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask]."""
+
+        def __init__(self, encoder: Any, decoder: Any, latent: int, variational: bool, beta: float, **kw: Any):
+            super().__init__(**kw)
+            self.encoder, self.decoder = encoder, decoder
+            self.latent, self.variational, self.beta = latent, variational, float(beta)
+            self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "mse", "kl")}
+
+        @property
+        def metrics(self) -> list:
+            return list(self.trackers.values())
+
+        def _loss_terms(self, x: Any, y: Any, training: bool) -> tuple[Any, Any, Any]:
+            enc = self.encoder(x, training=training)
+            mu = enc[:, : self.latent]
+            if self.variational:
+                logvar = enc[:, self.latent:]
+                z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu)) if training else mu
+                kl = losses.kl_divergence(mu, logvar)
+            else:
+                z, kl = mu, tf.zeros_like(mu[:, 0])
+            mse = losses.masked_mse(y, self.decoder(z, training=training))
+            per_event = losses.vae_loss(mse * float(N_INPUTS), kl, self.beta) if self.variational else mse
+            return tf.reduce_mean(per_event), tf.reduce_mean(mse), tf.reduce_mean(kl)
+
+        def _record(self, loss: Any, mse: Any, kl: Any) -> dict:
+            for name, value in (("loss", loss), ("mse", mse), ("kl", kl)):
+                self.trackers[name].update_state(value)
+            return {name: t.result() for name, t in self.trackers.items()}
+
+        def train_step(self, data: Any) -> dict:
+            x, y = data
+            with tf.GradientTape() as tape:
+                loss, mse, kl = self._loss_terms(x, y, training=True)
+                total = loss + tf.add_n(self.losses) if self.losses else loss
+            grads = tape.gradient(total, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            return self._record(loss, mse, kl)
+
+        def test_step(self, data: Any) -> dict:
+            x, y = data
+            return self._record(*self._loss_terms(x, y, training=False))
+
+        def call(self, x: Any, training: bool = False) -> Any:
+            return self.decoder(self.encoder(x, training=training)[:, : self.latent], training=training)
+
+    return AutoencoderTrainer
+
+
+class _TqdmEpochs:
+    """Keras callback factory: one tqdm bar over epochs showing the latest losses."""
+
+    @staticmethod
+    def make(total: int, desc: str, enabled: bool) -> Any:
+        keras = keras_compat.keras()
+        from tqdm.auto import tqdm
+
+        class Bar(keras.callbacks.Callback):
+            def on_train_begin(self, logs: dict | None = None) -> None:
+                self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=not enabled, leave=True)
+
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                logs = logs or {}
+                self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss", "val_mse", "val_kl")})
+                self.bar.update(1)
+
+            def on_train_end(self, logs: dict | None = None) -> None:
+                self.bar.close()
+
+        return Bar()
+
+
+def full_model(encoder: Any, decoder: Any, cfg: ModelConfig, name: str) -> Any:
+    """Inference model x -> [encoder output, reconstruction from z = mu] (saved as ``model.h5``)."""
+    keras = keras_compat.keras()
+    inp = keras.Input(encoder.input_shape[1:], name="inputs")
+    enc = encoder(inp)
+    recon = decoder(enc[:, : cfg.latent] if cfg.variational else enc)
+    return keras.Model(inp, [enc, recon], name=name)
+
+
+def fit_pair(
+    cfg: ModelConfig,
+    encoder: Any,
+    decoder: Any,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    desc: str,
+    progress: bool = True,
+    prune: float = 0.0,
+) -> tuple[Any, Any, dict[str, list[float]]]:
+    """Train an encoder/decoder pair; returns (encoder, decoder, history). ``prune`` > 0: magnitude pruning."""
+    keras = keras_compat.keras()
+    callbacks: list = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+        _TqdmEpochs.make(cfg.epochs, desc, progress),
+    ]
+    if prune > 0:
+        from l1ad.models import pruning
+
+        encoder, decoder, prune_callbacks = pruning.wrap(encoder, decoder, prune, cfg, n_train=len(train[0]))
+        callbacks = prune_callbacks + callbacks[1:]  # early stopping would fight the pruning schedule
+    trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta)
+    trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
+    hist = trainer.fit(train[0], train[1], validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                       shuffle=True, callbacks=callbacks, verbose=0)
+    if prune > 0:
+        from l1ad.models import pruning
+
+        encoder, decoder = pruning.strip(trainer.encoder, trainer.decoder)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return encoder, decoder, history
+
+
+def copy_weights(src: Any, dst: Any) -> None:
+    """Copy weights layer by layer (by name) from a float model into a same-shaped quantized model (PTQ)."""
+    by_name = {layer.name: layer for layer in src.layers}
+    for layer in dst.layers:
+        if layer.weights:
+            if layer.name not in by_name:
+                raise ValueError(f"PTQ: float model has no layer {layer.name!r}")
+            layer.set_weights(by_name[layer.name].get_weights())
+
+
+@dataclasses.dataclass
+class TrainedModels:
+    """Everything a training produces before it is written to a run directory."""
+
+    config: ModelConfig
+    input_format: InputFormat
+    encoder: Any                      # quantized encoder (QKeras)
+    decoder: Any
+    float_encoder: Any | None
+    float_decoder: Any | None
+    history: dict[str, dict[str, list[float]]]
+    timings: dict[str, float]
+
+
+def make_xy(fmt: InputFormat, particles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Events -> (model input float32 (N,57), packed [target | mask] (N,114))."""
+    x = fmt.to_model_input(particles)
+    return x, losses.pack_targets(x, slot_mask(particles))
+
+
+def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress: bool = True) -> TrainedModels:
+    """Fit the input format on ``train`` events, then train the float and the quantized model."""
+    fmt = InputFormat.fit(adc2021.to_flat(train), width=cfg.input_bits, integer=cfg.input_integer,
+                          quantile=cfg.input_quantile)
+    xy_train, xy_val = make_xy(fmt, train), make_xy(fmt, val)
+    history: dict[str, dict[str, list[float]]] = {}
+    timings: dict[str, float] = {}
+    float_enc = float_dec = None
+    float_cfg = dataclasses.replace(cfg, batchnorm=False) if cfg.quantization == "ptq" else cfg
+    if cfg.train_float or cfg.quantization == "ptq":
+        t0 = time.perf_counter()
+        float_enc, float_dec, history["float"] = fit_pair(
+            float_cfg, builders.build_encoder(float_cfg, False), builders.build_decoder(float_cfg, False),
+            xy_train, xy_val, f"float {cfg.model}", progress)
+        timings["train_float_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    q_enc, q_dec = builders.build_encoder(cfg, True), builders.build_decoder(cfg, True)
+    if cfg.quantization == "ptq":
+        copy_weights(float_enc, q_enc)
+        copy_weights(float_dec, q_dec)
+        if cfg.prune > 0:
+            q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
+                                                          f"prune {cfg.model}", progress, prune=cfg.prune)
+    else:
+        q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
+                                                      f"QAT {cfg.model}", progress, prune=cfg.prune)
+    timings["train_quantized_s"] = time.perf_counter() - t0
+    return TrainedModels(cfg, fmt, q_enc, q_dec, float_enc, float_dec, history, timings)
+
+
+def split_indices(n: int, cfg: ModelConfig) -> dict[str, np.ndarray]:
+    """Seeded random split of ``n`` events into train / val / test index arrays (sorted)."""
+    perm = np.random.default_rng(cfg.seed).permutation(n)
+    n_val, n_test = int(round(n * cfg.val_fraction)), int(round(n * cfg.test_fraction))
+    parts = {"val": perm[:n_val], "test": perm[n_val:n_val + n_test], "train": perm[n_val + n_test:]}
+    if len(parts["train"]) < 2 or len(parts["val"]) < 1:
+        raise ValueError(f"too few events ({n}) for a train/validation split")
+    return {k: np.sort(v) for k, v in parts.items()}
+
+
+def train_run(
+    data_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: ModelConfig | None = None,
+    signals: list[str | os.PathLike] | tuple = (),
+    progress: bool = True,
+    overwrite: bool = False,
+    threads: int | None = 1,
+) -> Path:
+    """Train on a background event file and write the run directory ``out_dir``; returns its path.
+
+    Background test-split events and every signal file are scored (float and quantized model) into
+    ``scores/<sample>.npz``. The run directory appears only when complete.
+    """
+    from l1ad.models import rundir
+
+    cfg = config or ModelConfig()
+    out_dir = Path(out_dir)
+    rundir.check_writable(out_dir, overwrite)
+    configure_tensorflow(cfg.seed, threads)
+    t0 = time.perf_counter()
+    particles = adc2021.read_particles(data_path, stop=cfg.max_events)
+    split = split_indices(len(particles), cfg)
+    trained = train_models(cfg, particles[split["train"]], particles[split["val"]], progress)
+    samples: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    bkg_weights = adc2021.read_weights(data_path, stop=cfg.max_events)
+    test_idx = split["test"] if len(split["test"]) else split["val"]
+    samples["background"] = (particles[test_idx], bkg_weights[test_idx])
+    for sig in signals:
+        name = adc2021.sample_name(sig)
+        if name in samples:
+            raise ValueError(f"two samples named {name!r} (from {sig})")
+        samples[name] = (adc2021.read_particles(sig), adc2021.read_weights(sig))
+    t1 = time.perf_counter()
+    scores = {name: rundir.score_sample(trained, ev, w) for name, (ev, w) in samples.items()}
+    scores["background"]["event_index"] = test_idx.astype(np.int64)
+    trained.timings["scoring_s"] = time.perf_counter() - t1
+    trained.timings["total_s"] = time.perf_counter() - t0
+    data_files = {"background": data_path, **{adc2021.sample_name(s): s for s in signals}}
+    return rundir.write_run(out_dir, trained, scores, data_files,
+                            split_sizes={k: int(len(v)) for k, v in split.items()}, overwrite=overwrite)

@@ -1,0 +1,194 @@
+"""FixedPointModel -> da4ml combinational trace (encoder + score), integer-equal to the golden model.
+
+Every value is traced with da4ml's symbolic fixed-point arrays, so each intermediate keeps an exact
+interval and lsb; nothing is rounded unless the FixedPointModel says so:
+
+- input codes of ``model.input_format`` enter as ``FixedVariableArrayInput`` quantized to that format;
+- a :class:`~l1ad.fixed.model.DenseLayer` is an exact constant matmul (integer weights scaled by
+  ``2**-frac``, solved by da4ml's CMVM optimizer) plus the exact bias, then ``relu`` (max(acc, 0)),
+  then the output format's rounding and overflow (:func:`requantize`);
+- the score: ``mu2`` exact; ``kl`` / ``rz`` index the ScoreSpec's own integer table (passed to da4ml's
+  ``FixedVariable.lookup`` as an explicit table, so its contents are the spec's integers) with the
+  logvar floored + saturated into ``lut_input_format``.
+
+da4ml's ``quantize`` offers TRN (floor) and RND (half up) only; RND_CONV (half to even, QKeras'
+``tf.round``) is built from exact ops: ``floor((acc + half - ulp + lsb(floor(acc))) / 2**s)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
+from da4ml.types import CombLogic
+
+from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel, ScoreSpec
+
+#: da4ml's default hardware configuration for tracing (adder size, carry size, cutoff: pipelining later).
+DEFAULT_HWCONF = HWConfig(1, -1, -1)
+#: Delay of one DSP48E2 product in adder levels (~1 ns each, da4ml's unit): ~4 ns unregistered on UltraScale+ -2.
+DSP_LEVELS = 4
+#: Integer bits for intermediate WRAP quantizers: da4ml clamps them to the exact range, so any large value works.
+_WIDE = 62
+
+
+def kif(fmt: FixedFormat) -> tuple[int, int, int]:
+    """da4ml (keep_negative, integer bits without sign, fraction bits) of an ap_fixed-style format."""
+    k = int(fmt.signed)
+    return k, fmt.integer - k, fmt.frac
+
+
+def _floor_to(x: FixedVariableArray, frac: int) -> FixedVariableArray:
+    """floor(x) onto a grid of ``2**-frac`` (exact, no overflow)."""
+    return x.quantize(k=1, i=_WIDE, f=frac, overflow_mode="WRAP", round_mode="TRN")
+
+
+def requantize(x: FixedVariableArray, frac_in: int, fmt: FixedFormat) -> FixedVariableArray:
+    """Trace ``fmt.requantize(codes, frac_in)``: rounding of ``fmt`` (TRN / RND / RND_CONV), then SAT or WRAP."""
+    k, i, f = kif(fmt)
+    shift = frac_in - f
+    if shift > 0 and fmt.rounding == "RND":
+        x = _floor_to(x + 2.0 ** (-f - 1), f)
+    elif shift > 0 and fmt.rounding == "RND_CONV":
+        # half to even: add (half - 1 ulp) plus the lsb of floor(x), then floor.
+        lsb = _floor_to(x, f).quantize(k=0, i=1 - f, f=f, overflow_mode="WRAP", round_mode="TRN")
+        x = _floor_to(x + (2.0 ** (-f - 1) - 2.0 ** (-frac_in)) + lsb * 2.0 ** (f - frac_in), f)
+    elif shift > 0:
+        x = _floor_to(x, f)
+    return x.quantize(k=k, i=i, f=f, overflow_mode=fmt.overflow, round_mode="TRN")
+
+
+def dense(layer: DenseLayer, x: FixedVariableArray, input_format: FixedFormat) -> FixedVariableArray:
+    """Trace one DenseLayer on traced input codes of ``input_format``."""
+    weight = layer.weight.astype(np.float64) * 2.0 ** -layer.weight_format.frac
+    bias = layer.bias.astype(np.float64) * 2.0 ** -layer.bias_format.frac
+    acc = x @ weight + bias
+    if layer.activation == "relu":
+        acc = acc.relu()
+    return requantize(acc, layer.accumulator_frac(input_format), layer.output_format)
+
+
+def _lookup(spec: ScoreSpec, logvar: FixedVariableArray) -> list:
+    """T[index(logvar)] for each latent dim, with the spec's integer table as an explicit da4ml table."""
+    assert spec.lut is not None and spec.lut_input_format is not None and spec.lut_format is not None
+    index_format = spec.lut_input_format
+    index = requantize(logvar, spec.latent_format.frac, index_format)
+    table = spec.lut.astype(np.float64) * 2.0 ** -spec.lut_format.frac
+    lsb = index_format.lsb
+    full_range = (index_format.min_code * lsb, index_format.max_code * lsb, lsb)
+    return [v.lookup(table, original_qint=full_range) for v in _elements(index)]
+
+
+def _width(v) -> int:
+    return int(sum(v.kif))
+
+
+def dsp_levels(width_a: int, width_b: int) -> int:
+    """Delay, in adder levels (~1 ns), of a product mapped to DSP48E2 (27 x 18 signed multipliers).
+
+    da4ml models a product as a LUT shift-add array (one adder level per operand bit, 16 levels for a
+    16-bit square). Synthesis maps these few products to DSP48E2 slices (yosys reports them), whose
+    unregistered multiply takes about 4 ns; wider products cascade DSPs and add an adder tree.
+    """
+    long, short = max(width_a, width_b), min(width_a, width_b)
+    n_dsp = -(-long // 27) * -(-short // 18)
+    return DSP_LEVELS if n_dsp == 1 else DSP_LEVELS + 1 + int(np.ceil(np.log2(n_dsp)))
+
+
+def _product(a, b, latency_cutoff: float | None):
+    """a * b with its delay modelled as a DSP48E2 product, kept inside one pipeline stage."""
+    p = a * b
+    if latency_cutoff is None or p.opr != "vmul":
+        return p
+    base = max(float(a.latency), float(b.latency))
+    levels = dsp_levels(_width(a), _width(b))
+    if levels > latency_cutoff:
+        return p  # does not fit a stage: keep da4ml's (LUT multiplier) delay model
+    end = base + levels
+    if np.ceil(end / latency_cutoff) > np.ceil(base / latency_cutoff):  # would straddle a register: start after it
+        end = np.ceil(base / latency_cutoff) * latency_cutoff + levels
+    p.latency = float(end)
+    return p
+
+
+def score(spec: ScoreSpec, mu: FixedVariableArray, logvar: FixedVariableArray | None,
+          dsp_cutoff: float | None = None):
+    """Trace the score; its value equals ``score_codes * 2**-spec.output_format.frac`` exactly.
+
+    ``dsp_cutoff``: the pipeline's latency cutoff; when given, products are modelled as DSP48E2 (see
+    :func:`dsp_levels`) for pipelining, instead of da4ml's LUT-multiplier delay.
+    """
+    mu2 = [_product(v, v, dsp_cutoff) for v in _elements(mu)]
+    if spec.kind == "mu2":
+        return _sum(mu2)
+    if logvar is None:
+        raise ValueError(f"score {spec.kind} needs logvar outputs")
+    table_values = _lookup(spec, logvar)
+    if spec.kind == "kl":
+        return (_sum(mu2) + _sum(table_values)) * 0.5  # the 1/2 of KL: frac F + 1
+    if spec.kind == "rz":
+        return _sum([_product(a, t, dsp_cutoff) for a, t in zip(mu2, table_values)])
+    raise ValueError(f"unknown score kind {spec.kind!r}")
+
+
+def _elements(arr: FixedVariableArray) -> list:
+    """The scalar FixedVariables of a 1-D traced array."""
+    return [arr[j] for j in range(len(arr))]
+
+
+def _sum(values: list):
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total
+
+
+@dataclass
+class TracedModel:
+    """The traced logic: ``comb`` maps the input values to [score] (+ latent codes when ``with_latent``)."""
+
+    comb: CombLogic
+    model: FixedPointModel
+    with_latent: bool
+
+    @property
+    def output_fracs(self) -> list[int]:
+        """Fraction bits that turn each output value into the golden model's integer codes."""
+        fracs = [self.model.score.output_format.frac]
+        if self.with_latent:
+            fracs += [self.model.latent_format.frac] * self.model.layers[-1].n_out
+        return fracs
+
+    def emulate(self, codes: np.ndarray) -> np.ndarray:
+        """Run the traced logic in da4ml's bit-exact interpreter; int64 codes (N, n_outputs), score first."""
+        fmt = self.model.input_format
+        values = np.asarray(codes, dtype=np.int64).astype(np.float64) * 2.0 ** -fmt.frac
+        out = np.asarray(self.comb.predict(values), dtype=np.float64).reshape(len(values), -1)
+        scaled = out * np.ldexp(1.0, np.array(self.output_fracs))
+        as_int = np.rint(scaled)
+        if not np.array_equal(as_int, scaled):
+            raise ArithmeticError("traced outputs are not on the expected fixed-point grid")
+        return as_int.astype(np.int64)
+
+
+def trace_model(model: FixedPointModel, with_latent: bool = False, hwconf: HWConfig = DEFAULT_HWCONF,
+                latency_cutoff: float | None = None, hard_dc: int | None = 0) -> TracedModel:
+    """Trace the encoder + score of ``model``; outputs the score (and, with ``with_latent``, mu | logvar codes).
+
+    ``latency_cutoff``: the pipelining cutoff the trace will be split with (products then use the DSP
+    delay model, see :func:`dsp_levels`). ``hard_dc``: da4ml's CMVM delay constraint (0: adder trees of
+    minimal depth, which costs no more LUTs here and saves levels; None: da4ml's default, unconstrained).
+    """
+    solver_options = {} if hard_dc is None else {"hard_dc": hard_dc}
+    inp = FixedVariableArrayInput((model.n_inputs,), hwconf=hwconf, solver_options=solver_options)
+    x = inp.quantize(*kif(model.input_format), overflow_mode="WRAP", round_mode="TRN")
+    for layer, fmt in zip(model.layers, model.layer_input_formats()):
+        x = dense(layer, x, fmt)
+    mu = x[: model.latent]
+    logvar = x[model.latent :] if model.has_logvar else None
+    outputs = [score(model.score, mu, logvar, dsp_cutoff=latency_cutoff)]
+    if with_latent:
+        outputs += _elements(x)
+    comb = comb_trace(inp, outputs, keep_dead_inputs=True)
+    return TracedModel(comb=comb, model=model, with_latent=with_latent)

@@ -1,0 +1,108 @@
+"""Benchmark: train the default quantized DNN VAE and compare float vs quantized trigger performance.
+
+Trains (``l1ad.models.train.train_run``) on a background file, then prints for each signal and each score
+(kl, rz, mu2, and mse for the AE/VAE reconstruction) the AUC and the TPR at FPR 1e-4 and 1e-5 of the float
+and the quantized model, with the ratio quantized/float (target: >= 0.95 at FPR 1e-4). Background weights
+(mixture weights of the generated file) are used for the FPR. With ``--test-background`` the background
+efficiencies come from that independent file, else from the held-out test split of ``--background``.
+Results are also written to ``<out>/bench.json``.
+
+    python scripts/bench_models.py --background bkg_100k.h5 --test-background bkg_test.h5 \
+        --signals ato4l.h5 lq_btau.h5 --out /tmp/models/bench_run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from l1ad.analysis import metrics
+from l1ad.data import adc2021
+from l1ad.data.atomic import write_text_atomic
+from l1ad.models.config import ModelConfig
+from l1ad.models.rundir import load_run
+from l1ad.models.train import train_run
+
+FPRS = (1e-4, 1e-5)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--background", required=True, help="background file to train on")
+    p.add_argument("--test-background", help="independent background file for the FPR (default: test split)")
+    p.add_argument("--signals", nargs="+", required=True)
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--config", help="ModelConfig YAML (default: the default DNN VAE)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--overwrite", action="store_true")
+    return p.parse_args(argv)
+
+
+def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray) -> dict:
+    """{kind: {prefix: {auc, tpr@fpr (value, err)}}} for kinds present in both models."""
+    kinds = sorted(k[len("quantized_"):] for k in sig if k.startswith("quantized_") and f"float_{k[10:]}" in sig)
+    out: dict = {}
+    for kind in kinds:
+        out[kind] = {}
+        for prefix in ("float", "quantized"):
+            b, s = bkg[f"{prefix}_{kind}"], sig[f"{prefix}_{kind}"]
+            row = {"auc": metrics.auc(b, s, bkg_weights=bkg_w, sig_weights=sig_w)}
+            for fpr in FPRS:
+                tpr, err, thr = metrics.tpr_at_fpr(b, s, fpr, bkg_weights=bkg_w, sig_weights=sig_w)
+                row[f"tpr@{fpr:g}"] = (tpr, err)
+            out[kind][prefix] = row
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
+    test_fraction = 0.0 if args.test_background else 0.2
+    cfg = cfg.updated(epochs=args.epochs, seed=args.seed, val_fraction=0.1, test_fraction=test_fraction)
+    t0 = time.perf_counter()
+    out = train_run(args.background, args.out, cfg, signals=args.signals, overwrite=args.overwrite,
+                    threads=args.threads)
+    run = load_run(out)
+    t_train = time.perf_counter() - t0
+    if args.test_background:
+        events = adc2021.read_particles(args.test_background)
+        bkg = {f"{prefix}_{k}": v for prefix, q in (("quantized", True), ("float", False))
+               for k, v in run.score(events, quantized=q).items()}
+        bkg_w = adc2021.read_weights(args.test_background)
+    else:
+        bkg = run.scores("background")
+        bkg_w = bkg["weights"]
+    n_train = run.metadata["split_sizes"]["train"]
+    print(f"trained {cfg.model} on {n_train} background events ({run.metadata['split_sizes']}) in {t_train:.0f} s; "
+          f"{len(bkg_w)} test background events (sum of weights {bkg_w.sum():.1f})")
+    header = f"{'signal':<14}{'score':<9}{'AUC f/q':>14}" + "".join(
+        f"{'TPR@' + format(f, 'g') + ' float':>22}{'quantized':>22}{'q/f':>7}" for f in FPRS)
+    print(header)
+    results: dict = {"config": cfg.to_dict(), "n_train": n_train, "n_test_background": int(len(bkg_w)), "signals": {}}
+    for sample in run.samples():
+        if sample == "background":
+            continue
+        sig = run.scores(sample)
+        table = score_table(bkg, bkg_w, sig, sig["weights"])
+        results["signals"][sample] = table
+        for kind, rows in table.items():
+            f, q = rows["float"], rows["quantized"]
+            line = f"{sample:<14}{kind:<9}{f['auc']:>7.3f}/{q['auc']:<6.3f}"
+            for fpr in FPRS:
+                (tf, ef), (tq, eq) = f[f"tpr@{fpr:g}"], q[f"tpr@{fpr:g}"]
+                ratio = f"{tq / tf:7.2f}" if tf > 0 else f"{'n/a':>7}"
+                line += f"{tf:>13.4f} +- {ef:.4f}{tq:>13.4f} +- {eq:.4f}{ratio}"
+            print(line)
+    write_text_atomic(Path(out) / "bench.json", json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Builders, deployable encoder contract, losses (TF), input quantizer exactness."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from l1ad import keras_compat
+from l1ad.data.adc2021 import N_INPUTS
+from l1ad.data.preprocess import InputFormat
+from l1ad.models import builders, export, losses
+from l1ad.models.config import MODEL_KINDS, ModelConfig
+
+
+@pytest.fixture(scope="module")
+def keras():
+    return keras_compat.keras()
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+@pytest.mark.parametrize("quantized", [False, True])
+def test_shapes(kind, quantized):
+    cfg = ModelConfig(model=kind, latent=4)
+    enc, dec = builders.build_encoder(cfg, quantized), builders.build_decoder(cfg, quantized)
+    x = np.random.default_rng(0).normal(size=(5, N_INPUTS)).astype(np.float32)
+    out = enc.predict(x, verbose=0)
+    assert out.shape == (5, 8 if cfg.variational else 4)
+    assert dec.predict(out[:, :4], verbose=0).shape == (5, N_INPUTS)
+
+
+def test_quantized_dnn_encoders_obey_the_contract_and_cnn_does_not():
+    for kind in ("dnn-vae", "dnn-ae"):
+        export.check_encoder_contract(builders.build_encoder(ModelConfig(model=kind), True))
+    with pytest.raises(export.EncoderContractError, match="QDense"):
+        export.check_encoder_contract(builders.build_encoder(ModelConfig(model="cnn-vae"), True))
+    with pytest.raises(export.EncoderContractError, match="QActivation"):
+        export.check_encoder_contract(builders.build_encoder(ModelConfig(model="dnn-vae"), False))
+
+
+def test_contract_rejects_batchnorm_and_wrong_quantizers(keras):
+    qk = keras_compat.qkeras()
+    inp = keras.Input((N_INPUTS,))
+    x = qk.QActivation(qk.quantized_bits(16, 5, alpha=1))(inp)
+    x = qk.QDense(8, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1))(x)
+    bn = keras.layers.BatchNormalization(name="bn")(x)
+    y = qk.QActivation(qk.quantized_bits(16, 4, alpha=1))(
+        qk.QDense(6, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1))(
+            qk.QActivation(qk.quantized_relu(8, 3))(bn)))
+    with pytest.raises(export.EncoderContractError):
+        export.check_encoder_contract(keras.Model(inp, y))
+    z = qk.QActivation(qk.quantized_bits(16, 4, alpha="auto_po2"))(
+        qk.QDense(6, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1))(
+            qk.QActivation(qk.quantized_relu(8, 3))(x)))
+    with pytest.raises(export.EncoderContractError, match="alpha=1"):
+        export.check_encoder_contract(keras.Model(inp, z))
+
+
+def test_random_encoder_builder_and_deployable_copy_store_quantized_weights():
+    enc = builders.build_quantized_encoder(hidden=(12, 7), latent=2, weight_bits=6, weight_integer=0,
+                                           bias_bits=10, bias_integer=2, seed=4, random_biases=True)
+    assert enc.output_shape == (None, 4)
+    dep = export.deployable_encoder(enc)
+    qk = keras_compat.qkeras()
+    dense = [layer for layer in dep.layers if isinstance(layer, qk.QDense)]
+    assert [d.units for d in dense] == [12, 7, 4]
+    for d in dense:
+        kernel, bias = d.get_weights()
+        k_codes, b_codes = kernel * 2**5, bias * 2**7  # 6 bits, 0 int -> 5 frac; 10 bits, 2 int -> 7 frac
+        assert np.array_equal(k_codes, np.round(k_codes)) and np.abs(k_codes).max() <= 32
+        assert np.array_equal(b_codes, np.round(b_codes)) and np.abs(b_codes).max() <= 512
+        assert np.count_nonzero(bias) > 0
+    x = np.random.default_rng(1).normal(size=(200, N_INPUTS)).astype(np.float32)
+    assert np.array_equal(enc.predict(x, verbose=0), dep.predict(x, verbose=0))
+
+
+def test_input_quantizer_is_exact_on_format_values():
+    rng = np.random.default_rng(5)
+    fmt = InputFormat(16, 6, (0,) * N_INPUTS)
+    codes = rng.integers(fmt.min_code, fmt.max_code + 1, size=(500, N_INPUTS))
+    codes[0, :2] = [fmt.min_code, fmt.max_code]
+    values = fmt.codes_to_float(codes).astype(np.float32)
+    qk = keras_compat.qkeras()
+    quantizer = qk.quantized_bits(*fmt.qkeras_quantizer_args, alpha=1)
+    out = quantizer(values).numpy()
+    assert np.array_equal((out.astype(np.float64) * 2**fmt.frac).astype(np.int64), codes)
+
+
+def test_masked_mse_ignores_padded_slots():
+    target = np.random.default_rng(2).normal(size=(4, N_INPUTS)).astype(np.float32)
+    mask = np.ones_like(target)
+    mask[:, 30:] = 0
+    y_true = losses.pack_targets(target, mask)
+    pred = target + 0.5
+    changed = pred.copy()
+    changed[:, 30:] = 1e3
+    a, b = losses.masked_mse(y_true, pred).numpy(), losses.masked_mse(y_true, changed).numpy()
+    assert np.array_equal(a, b)
+    np.testing.assert_allclose(a, 30 * 0.25 / 57, rtol=1e-6)
+    changed[:, 0] += 1.0
+    assert np.all(losses.masked_mse(y_true, changed).numpy() > a)
+
+
+def test_tf_kl_matches_hand_value():
+    mu = np.array([[1.0, 2.0, 0.0]], np.float32)
+    logvar = np.array([[0.0, math.log(4.0), -math.log(2.0)]], np.float32)
+    expected = 0.5 * (1.0 + (7.0 - math.log(4.0)) + (-0.5 + math.log(2.0)))
+    assert losses.kl_divergence(mu, logvar).numpy()[0] == pytest.approx(expected, rel=1e-6)
+    assert float(losses.vae_loss(2.0, 4.0, 0.25)) == 2.5
+
+
+def test_config_validation_and_yaml(tmp_path):
+    with pytest.raises(ValueError, match="model must be"):
+        ModelConfig(model="gan")
+    with pytest.raises(ValueError, match="beta"):
+        ModelConfig(beta=2.0)
+    path = tmp_path / "cfg.yaml"
+    path.write_text("model: dnn-ae\nhidden: [24, 12]\nlatent: 2\n")
+    cfg = ModelConfig.load(path)
+    assert (cfg.model, cfg.hidden, cfg.latent, cfg.variational) == ("dnn-ae", (24, 12), 2, False)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    path.write_text("latnet: 2\n")
+    with pytest.raises(ValueError, match="unknown model config keys"):
+        ModelConfig.load(path)

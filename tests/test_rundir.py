@@ -1,0 +1,160 @@
+"""Run directories: `l1ad train` writes one; it reloads and reproduces its scores exactly; determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from l1ad import cli, keras_compat
+from l1ad.data import adc2021
+from l1ad.models import export, rundir
+from l1ad.models.config import ModelConfig
+from l1ad.models.train import train_run
+from synthetic_events import background, signal
+
+TINY = ["--epochs", "1", "--seed", "3", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("events")
+    bkg = adc2021.write_particles(d / "bkg.h5", background(400, seed=0))
+    sig = adc2021.write_particles(d / "Ato4l_lepFilter_13TeV.h5", signal(100, seed=1))
+    return bkg, sig
+
+
+@pytest.fixture(scope="module")
+def run_dir(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    bkg, sig = files
+    assert cli.main(["train", "--data", str(bkg), "--out", str(out), "--signals", str(sig), *TINY]) == 0
+    return out
+
+
+def test_run_directory_layout(run_dir, files):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "input_format.json", "model.h5", "encoder.h5", "decoder.h5", "float_model.h5",
+            "history.json", "metadata.json", "scores"} <= names
+    assert sorted(p.name for p in (run_dir / "scores").iterdir()) == ["Ato4l.npz", "background.npz"]
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    assert meta["data_files"]["background"]["sha256"] == rundir.sha256(files[0])
+    assert meta["seed"] == 3 and meta["versions"]["qkeras"] == "0.9.0"
+    assert meta["split_sizes"] == {"train": 240, "val": 80, "test": 80}
+    hist = json.loads((run_dir / "history.json").read_text())
+    assert len(hist["quantized"]["val_loss"]) == 1 and len(hist["float"]["loss"]) == 1
+
+
+def test_reloaded_run_reproduces_saved_scores_exactly(run_dir, files):
+    run = rundir.load_run(run_dir)
+    assert run.config.model == "dnn-vae" and run.config.epochs == 1 and run.deployable
+    saved = run.scores("background")
+    assert set(saved) >= {"quantized_kl", "quantized_rz", "quantized_mu2", "quantized_mse", "float_kl", "weights"}
+    events = adc2021.read_particles(files[0])[saved["event_index"]]
+    again = run.score(events)
+    for kind, values in again.items():
+        assert np.array_equal(values, saved[f"quantized_{kind}"]), kind
+    again_float = run.score(events, quantized=False)
+    assert np.array_equal(again_float["kl"], saved["float_kl"])
+    sig = run.scores("Ato4l")
+    assert len(sig["quantized_kl"]) == 100
+
+
+def test_saved_encoder_obeys_contract_and_matches_full_model(run_dir, files):
+    run = rundir.load_run(run_dir)
+    export.check_encoder_contract(run.encoder)
+    x = run.input_format.to_model_input(adc2021.read_particles(files[1]))
+    enc_out = run.encoder.predict(x, verbose=0)
+    full_enc, recon = run.model.predict(x, verbose=0)
+    assert np.array_equal(enc_out, full_enc)
+    assert enc_out.shape == (100, 6) and recon.shape == (100, 57)
+    # stored weights are already quantized: quantized_bits(8, 1) kernels -> 6 fraction bits, (12, 3) biases -> 8
+    qk = keras_compat.qkeras()
+    for layer in (lay for lay in run.encoder.layers if isinstance(lay, qk.QDense)):
+        kernel, bias = layer.get_weights()
+        assert np.array_equal(kernel * 64, np.round(kernel * 64)) and np.abs(kernel).max() <= 2
+        assert np.array_equal(bias * 256, np.round(bias * 256)) and np.abs(bias).max() <= 8
+    # encoder outputs lie on the output quantizer grid: quantized_bits(16, 4) -> 11 fraction bits
+    codes = enc_out.astype(np.float64) * 2**11
+    assert np.array_equal(codes, np.round(codes)) and np.abs(codes).max() <= 2**15
+
+
+def test_training_is_deterministic_with_a_seed(run_dir, files, tmp_path):
+    cfg = rundir.load_run(run_dir).config
+    again = train_run(files[0], tmp_path / "again", cfg, signals=[files[1]], progress=False)
+    a, b = rundir.load_run(run_dir), rundir.load_run(again)
+    for wa, wb in zip(a.encoder.get_weights(), b.encoder.get_weights()):
+        assert np.array_equal(wa, wb)
+    assert np.array_equal(a.scores("Ato4l")["quantized_kl"], b.scores("Ato4l")["quantized_kl"])
+
+
+def test_existing_run_is_not_overwritten(run_dir, files):
+    before = (run_dir / "config.json").read_text()
+    with pytest.raises(rundir.RunDirError, match="not empty"):
+        train_run(files[0], run_dir, ModelConfig(epochs=1), progress=False)
+    assert (run_dir / "config.json").read_text() == before
+    assert cli.main(["train", "--data", str(files[0]), "--out", str(run_dir), *TINY]) == 1
+
+
+def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
+    trained_run = rundir.load_run(run_dir)
+
+    class Trained:  # a TrainedModels-like view of the saved run
+        config, input_format = trained_run.config, trained_run.input_format
+        encoder, decoder = trained_run.encoder, trained_run.decoder
+        float_encoder = float_decoder = None
+        history, timings = {}, {}
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rundir.np, "savez", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        rundir.write_run(tmp_path / "x", Trained, {"background": {"a": np.zeros(2)}}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_or_incomplete_run_directory(tmp_path):
+    with pytest.raises(rundir.RunDirError, match="no such run directory"):
+        rundir.load_run(tmp_path / "nope")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text("{}")
+    with pytest.raises(rundir.RunDirError, match="input_format.json is missing"):
+        rundir.load_run(tmp_path / "half")
+
+
+def test_cli_rejects_bad_data_file(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5")
+    assert cli.main(["train", "--data", str(bad), "--out", str(tmp_path / "r"), *TINY]) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def _train_kind(files, tmp_path, *extra):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--data", str(files[0]), "--out", str(out), "--signals", str(files[1]), *TINY,
+                     *extra]) == 0
+    return rundir.load_run(out)
+
+
+def test_cnn_ae_trains_and_is_flagged_not_deployable(files, tmp_path):
+    run = _train_kind(files, tmp_path, "--model", "cnn-ae", "--latent", "2")
+    assert not run.deployable and run.config.model == "cnn-ae"
+    s = run.scores("Ato4l")
+    assert sorted(k for k in s if k.startswith("quantized_")) == ["quantized_mse", "quantized_mu2"]
+    assert run.encoder.output_shape == (None, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [("--model", "dnn-ae"), ("--model", "cnn-vae"), ("--prune", "0.5"),
+                                   ("--quantization", "ptq")])
+def test_other_models_and_options_train(files, tmp_path, extra):
+    run = _train_kind(files, tmp_path, *extra)
+    assert run.config.model == (extra[1] if extra[0] == "--model" else "dnn-vae")
+    if extra[0] == "--prune":
+        from l1ad.models import pruning
+
+        assert pruning.sparsity(run.encoder) >= 0.45
+    if extra[0] == "--quantization":
+        assert "quantized" not in run.history and run.deployable
