@@ -1,51 +1,56 @@
-"""The whole chain on an embedded default, stage by stage, through each stage's Python API.
+"""The whole chain on an embedded default, stage by stage, through the verbs users run themselves.
 
-generate (Pythia 8 + L1 emulation: background for training, a second background for rates, 4 signals)
--> train (default quantized DNN VAE) -> convert (golden FixedPointModel + hls4ml project, C-sim vs golden)
--> rtl (da4ml RTL + cocotb/Verilator simulation vs golden) -> rates -> report.
+generate (Pythia 8 + L1 emulation: a training background, an independent background for rates, 4 signals)
+-> train (default quantized DNN VAE) -> convert (golden FixedPointModel + hls4ml project)
+-> rtl (da4ml Verilog + yosys resources) -> verify (QKeras, hls4ml C-sim and cocotb/Verilator RTL vs golden)
+-> rates (thresholds, efficiencies, pure rate) -> report.
 
-Each stage prints what it did. A stage whose package is missing is reported as skipped; when generate,
-train or convert do not complete, the later stages (which need their outputs) do not run; a failed RTL
-check is recorded in verify.json and the demo goes on to rates and the report. Event files are kept in ``<out_dir>_data/`` and reused when
-they already hold the requested number of events.
+Each stage prints what it did. A stage whose tools are missing is reported as skipped; a failed stage that
+later stages need stops them. Event files go to ``<out_dir>_data/`` and are reused when they already hold
+the requested number of events with the same seed.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from l1ad.data.atomic import write_text_atomic
-
 
 @dataclass(frozen=True)
 class DemoSizes:
-    """Event counts and training length of a demo run."""
+    """Event counts, training length and verification vectors of a demo run."""
 
     n_train_background: int
     n_rate_background: int
     n_signal: int
     epochs: int
     n_vectors: int
+    n_hplus: int = 0  # hplus_taunu passes the lepton filter 2.5 % of the time: ~2 events/s per core
+    background_shares: tuple[tuple[str, float], ...] | None = None  # None: the full SM mixture incl. QCD
+
+    @property
+    def signal_events(self) -> dict[str, int]:
+        return {s: (self.n_hplus or self.n_signal) if s == "hplus_taunu" else self.n_signal for s in SIGNAL_LABELS}
 
 
-QUICK = DemoSizes(n_train_background=4_000, n_rate_background=4_000, n_signal=500, epochs=5, n_vectors=500)
-FULL = DemoSizes(n_train_background=30_000, n_rate_background=30_000, n_signal=3_000, epochs=30, n_vectors=5_000)
+#: Electroweak-only background for the quick demo: QCD costs ~1 s of CPU per kept event and its pT-hat
+#: weights leave ~5 effective events per 1000, which a 15-minute demo cannot afford.
+EW_SHARES = (("wlnu", 0.80), ("zll", 0.15), ("ttbar", 0.05))
+QUICK = DemoSizes(n_train_background=6_000, n_rate_background=6_000, n_signal=800, epochs=20, n_vectors=2_000,
+                  n_hplus=300, background_shares=EW_SHARES)
+FULL = DemoSizes(n_train_background=100_000, n_rate_background=100_000, n_signal=10_000, epochs=50, n_vectors=10_000)
 TARGET_RATES = ("1kHz", "10kHz", "100kHz")
+SIGNAL_LABELS = ("ato4l", "lq_btau", "h0_tautau", "hplus_taunu")
 
 
 class StageSkipped(Exception):
-    """A stage cannot run here (a package or tool is missing); the message says what."""
+    """A stage cannot run here (a tool is missing); the message says what."""
 
 
 @dataclass
@@ -57,115 +62,87 @@ class DemoContext:
     workers: int
     seed: int
     files: dict[str, Path] = field(default_factory=dict)
-    fixed: Any = None
-    encoder: Any = None
-    codes: np.ndarray | None = None
-    verify: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signal_files(self) -> list[Path]:
+        return [self.files[s] for s in SIGNAL_LABELS if s in self.files]
+
+
+def _run_verb(verb: str, argv: Sequence[str]) -> int:
+    """Run ``l1ad <verb> argv`` in-process (the same code path as the command line)."""
+    import importlib
+
+    module = importlib.import_module(f"l1ad.commands.{verb}")
+    parser = argparse.ArgumentParser(prog=f"l1ad {verb}")
+    module.add_arguments(parser)
+    return int(module.run(parser.parse_args([str(a) for a in argv])) or 0)
 
 
 # ---- stages ------------------------------------------------------------------------------------------
 def stage_generate(ctx: DemoContext) -> str:
-    from l1ad.data.adc2021 import count_events
+    from l1ad.data.adc2021 import count_events, read_metadata
     from l1ad.data.generate import generate_to_file
-    from l1ad.data.processes import BACKGROUND, SIGNALS
 
-    jobs = [("background", BACKGROUND, ctx.sizes.n_train_background, ctx.seed),
-            ("rate_background", BACKGROUND, ctx.sizes.n_rate_background, ctx.seed + 1000)]
-    jobs += [(name, name, ctx.sizes.n_signal, ctx.seed + 2000 + i) for i, name in enumerate(SIGNALS)]
+    jobs = [("background", "background", ctx.sizes.n_train_background, ctx.seed),
+            ("rate_background", "background", ctx.sizes.n_rate_background, ctx.seed + 1000)]
+    jobs += [(name, name, n, ctx.seed + 2000 + i) for i, (name, n) in enumerate(ctx.sizes.signal_events.items())]
+    shares = dict(ctx.sizes.background_shares) if ctx.sizes.background_shares else None
     done = []
     for label, process, n, seed in jobs:
         path = ctx.data_dir / f"{label}.h5"
-        if path.is_file() and count_events(path) == n:
+        if path.is_file() and count_events(path) == n and read_metadata(path).get("seed") == seed:
             done.append(f"{label} {n} (reused)")
         else:
-            summary = generate_to_file(process, n, path, seed=seed, workers=ctx.workers)
+            options = {"background_shares": shares} if process == "background" else {}
+            summary = generate_to_file(process, n, path, seed=seed, workers=ctx.workers, **options)
             done.append(f"{label} {n} ({summary.seconds:.0f} s)")
         ctx.files[label] = path
-    return "events: " + ", ".join(done)
+    mixture = "background: W/Z/ttbar only (no QCD)" if shares else "background: full SM mixture"
+    return f"{mixture}; events: " + ", ".join(done)
 
 
 def stage_train(ctx: DemoContext) -> str:
     from l1ad.models.config import ModelConfig
     from l1ad.models.train import train_run
 
-    signals = [p for k, p in ctx.files.items() if k not in ("background", "rate_background")]
-    cfg = ModelConfig(epochs=ctx.sizes.epochs)
-    train_run(ctx.files["background"], ctx.out_dir, cfg, signals=signals, overwrite=True,
-              threads=ctx.workers)
-    return f"{cfg.model} {cfg.hidden} latent {cfg.latent}, {cfg.epochs} epochs -> {ctx.out_dir}"
+    cfg = ModelConfig(epochs=ctx.sizes.epochs, seed=ctx.seed)
+    train_run(ctx.files["background"], ctx.out_dir, cfg, signals=ctx.signal_files, overwrite=True, threads=ctx.workers)
+    return f"{cfg.model} {cfg.hidden} latent {cfg.latent}, up to {cfg.epochs} epochs -> {ctx.out_dir}"
 
 
 def stage_convert(ctx: DemoContext) -> str:
-    from l1ad.data.adc2021 import read_particles
-    from l1ad.data.preprocess import InputFormat
-    from l1ad.fixed.extract import extract_run
-    from l1ad.fixed.golden import golden_score
-
-    ctx.fixed, ctx.encoder = extract_run(ctx.out_dir, ctx.score)
-    ctx.fixed.save(ctx.out_dir / "fixed" / ctx.score)
-    events = read_particles(ctx.files["rate_background"], stop=ctx.sizes.n_vectors)
-    ctx.codes = InputFormat.load(ctx.out_dir / "input_format.json").to_codes(events)
-    golden = golden_score(ctx.fixed, ctx.codes)
-    ctx.verify["vectors"] = int(len(ctx.codes))
-    ctx.verify["score"] = ctx.score
-    ctx.verify["stages"] = []
-    if importlib.util.find_spec("hls4ml") is None:
-        return f"golden model -> fixed/{ctx.score}; hls4ml not installed: C-sim skipped"
-    from l1ad.hls.project import create_project
-
-    project = create_project(ctx.encoder, ctx.fixed, ctx.out_dir / "hls")
-    csim = project.predict(ctx.codes)
-    mismatches = int(np.count_nonzero(csim != golden))
-    ctx.verify["stages"].append({"stage": "hls_csim", "vectors": int(len(golden)), "mismatches": mismatches})
-    return (f"golden model -> fixed/{ctx.score}; hls4ml project -> hls/; C-sim vs golden on {len(golden)} "
-            f"events: {mismatches} mismatches")
-
-
-def _sim_runner() -> Any:
-    path = Path(__file__).resolve().parents[1] / "sim" / "runner.py"
-    if not path.is_file():
-        raise StageSkipped(f"{path} not found (the cocotb runner lives in the repository, not the package)")
-    name = "l1ad_sim_runner"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses in the module look themselves up there
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    if _run_verb("convert", [ctx.out_dir, "--score", ctx.score, "--events", 0]) != 0:
+        raise RuntimeError("l1ad convert failed")
+    return f"golden model -> {ctx.out_dir / 'fixed' / ctx.score}; hls4ml project -> hls_projects/"
 
 
 def stage_rtl(ctx: DemoContext) -> str:
-    from l1ad.rtl.generate import generate_rtl
-    from l1ad.rtl.vectors import write_sim_vectors
+    import shutil
 
-    design = generate_rtl(ctx.fixed, ctx.out_dir / "rtl")
-    ctx.verify["rtl"] = {"latency_cycles": design.latency, "metadata": str(design.path / "metadata.json")}
-    vectors = write_sim_vectors(ctx.fixed, ctx.codes, ctx.out_dir / "rtl_vectors.npz")
-    runner = _sim_runner()
-    build_dir = Path(runner.SIM_DIR) / f"sim_build_{ctx.out_dir.name}"  # Verilator build (~0.4 GB): not in the run
-    result = runner.run_tests(design.path, build_dir, vectors)
-    ctx.verify["rtl"].update(cocotb_tests=result.passed, all_passed=result.ok, **{
-        k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))})
-    ctx.verify["stages"].append({"stage": "rtl_cocotb", "vectors": int(len(ctx.codes)),
-                                 "passed": result.ok,
-                                 "mismatches": result.summary.get("mismatches", 0 if result.ok else "see log")})
-    state = "all passed" if result.ok else f"FAILED (log: {result.log})"
-    return f"RTL -> rtl/ (latency {design.latency} cycles); cocotb on {len(ctx.codes)} vectors: {state}"
+    argv: list[Any] = [ctx.out_dir, "--score", ctx.score]
+    if shutil.which("yosys") is None:
+        argv.append("--no-resources")
+    if _run_verb("rtl", argv) != 0:
+        raise RuntimeError("l1ad rtl failed")
+    return "Verilog -> firmware/generated/" + ("" if shutil.which("yosys") else " (yosys not found: no resource estimate)")
+
+
+def stage_verify(ctx: DemoContext) -> str:
+    status = _run_verb("verify", [ctx.out_dir, "--score", ctx.score, "--events", ctx.sizes.n_vectors,
+                                  "--data", ctx.files["rate_background"], *ctx.signal_files])
+    verify = json.loads((ctx.out_dir / "verify.json").read_text())
+    state = "bit-exact" if status == 0 else "MISMATCHES (see verify.json)"
+    return f"{verify['vectors']} vectors, total mismatches {verify['total_mismatches']}: {state}"
 
 
 def stage_rates(ctx: DemoContext) -> str:
-    from l1ad.commands import rates as rates_command
-
-    if ctx.verify and not (ctx.out_dir / "verify.json").exists():
-        write_text_atomic(ctx.out_dir / "verify.json", json.dumps(ctx.verify, indent=1, default=str) + "\n")
-    signals = [str(p) for k, p in ctx.files.items() if k not in ("background", "rate_background")]
-    parser = argparse.ArgumentParser()
-    rates_command.add_arguments(parser)
-    argv = [str(ctx.out_dir), "--data", str(ctx.files["rate_background"]), "--score", ctx.score, "--no-report"]
-    argv += ["--signals", *signals] if signals else []
+    argv: list[Any] = [ctx.out_dir, "--data", ctx.files["rate_background"], "--score", ctx.score, "--no-report"]
+    if ctx.signal_files:
+        argv += ["--signals", *ctx.signal_files]
     for rate in TARGET_RATES:
         argv += ["--target-rate", rate]
-    rates_command.run(parser.parse_args(argv))
+    if _run_verb("rates", argv) != 0:
+        raise RuntimeError("l1ad rates failed")
     return f"rates.json for {', '.join(TARGET_RATES)}"
 
 
@@ -178,19 +155,19 @@ def stage_report(ctx: DemoContext) -> str:
 STAGES: list[tuple[str, str, Callable[[DemoContext], str]]] = [
     ("generate", "generate background + 4 signals (Pythia 8 + L1 emulation)", stage_generate),
     ("train", "train the default quantized DNN VAE", stage_train),
-    ("convert", "golden model + hls4ml project + C-sim check", stage_convert),
-    ("rtl", "RTL (da4ml) + cocotb bit-accuracy and latency check", stage_rtl),
-    ("rates", "rate emulation: thresholds and signal efficiencies", stage_rates),
+    ("convert", "golden fixed-point model + hls4ml project", stage_convert),
+    ("rtl", "RTL (da4ml) + resource estimate (yosys)", stage_rtl),
+    ("verify", "bit-exactness: QKeras, hls4ml C-sim, RTL (cocotb/Verilator) vs golden", stage_verify),
+    ("rates", "rate emulation: thresholds, signal efficiencies, pure rate", stage_rates),
     ("report", "HTML report: scores, ROC, rates, verification", stage_report),
 ]
 
-
-#: Stages whose outputs every later stage needs (a failed RTL check does not stop rates and report).
+#: Stages whose outputs every later stage needs (a failed RTL or verify stage does not stop rates and report).
 REQUIRED = ("generate", "train", "convert")
 
 
-def _headline(out_dir: Path) -> list[str]:
-    """The numbers the demo must show: thresholds at 1 kHz, efficiencies, bit-exactness, latency."""
+def headline(out_dir: Path) -> list[str]:
+    """The numbers the demo must show: thresholds at the target rates, efficiencies, bit-exactness, latency."""
     lines = []
     rates_path, verify_path = out_dir / "rates.json", out_dir / "verify.json"
     if rates_path.is_file():
@@ -198,22 +175,32 @@ def _headline(out_dir: Path) -> list[str]:
         for t in rates["targets"]:
             effs = ", ".join(f"{s} {100 * e['efficiency']:.3g}%" for s, e in t["signals"].items())
             lines.append(f"{t['target_hz'] / 1e3:g} kHz: threshold code {t['threshold']} "
-                         f"(rate {t['rate_hz'] / 1e3:.3g} kHz); efficiency {effs}")
+                         f"(rate {t['rate_hz'] / 1e3:.3g} kHz); signal efficiency: {effs}")
     if verify_path.is_file():
         verify = json.loads(verify_path.read_text())
-        for s in verify.get("stages", []):
-            lines.append(f"{s.get('stage')}: {s.get('mismatches')} mismatches on {s.get('vectors')} vectors")
-        if "rtl" in verify:
-            lines.append(f"RTL latency: {verify['rtl'].get('latency_cycles')} clock cycles")
+        for name, stage in verify.get("stages", {}).items():
+            if "skipped" in stage:
+                lines.append(f"{name}: skipped ({stage['skipped']})")
+                continue
+            ok = stage.get("ok", None)
+            mism = _stage_mismatches(stage)
+            state = "bit-exact" if (mism == 0 and ok is not False) else f"{mism} mismatches, ok={ok}"
+            extra = ""
+            if stage.get("latency_cycles") is not None:
+                extra = f", latency {stage['latency_cycles']} cycles = {stage.get('latency_ns')} ns"
+            lines.append(f"{name}: {state} on {verify['vectors']} vectors{extra}")
     return lines
+
+
+def _stage_mismatches(stage: dict[str, Any]) -> int:
+    from l1ad.commands.verify import total_mismatches
+
+    return total_mismatches(stage)
 
 
 def run_demo(out_dir: str | os.PathLike = "runs/demo", quick: bool = True, score: str = "kl",
              workers: int | None = None, seed: int = 1, sizes: DemoSizes | None = None) -> dict[str, Any]:
-    """Run every stage in order; returns {stage: {status, seconds, message}} plus 'summary' lines.
-
-    ``sizes`` overrides the QUICK / FULL event counts (e.g. a tiny smoke run).
-    """
+    """Run every stage in order; returns {stage: {status, seconds, message}} plus 'summary' lines."""
     out_dir = Path(out_dir)
     ctx = DemoContext(out_dir=out_dir, data_dir=out_dir.with_name(out_dir.name + "_data"),
                       sizes=sizes or (QUICK if quick else FULL), score=score, workers=workers or os.cpu_count() or 1,
@@ -234,13 +221,11 @@ def run_demo(out_dir: str | os.PathLike = "runs/demo", quick: bool = True, score
             message, status = f"skipped: {exc}", "skipped"
         except Exception as exc:  # noqa: BLE001 - report the failing stage and go on where possible
             message, status = f"FAILED: {type(exc).__name__}: {exc}", "failed"
-            if name == "rtl":
-                ctx.verify.setdefault("stages", []).append({"stage": "rtl_cocotb", "passed": False, "error": message})
-        blocked = status != "done" and name in REQUIRED  # rates and report need the golden model
+        blocked = status != "done" and name in REQUIRED
         seconds = time.perf_counter() - start
         results[name] = {"status": status, "seconds": round(seconds, 1), "message": message}
         print(f"[{name:>8}] {status} in {seconds:.1f} s: {message}", flush=True)
-    results["summary"] = _headline(out_dir)
+    results["summary"] = headline(out_dir)
     print("summary:")
     for line in results["summary"]:
         print(f"  {line}")

@@ -34,13 +34,16 @@ def parse() -> argparse.Namespace:
     p.add_argument("--efficiency", type=float, default=0.01)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--fit-model", default="dijet", choices=("dijet", "dijet3", "bernstein"),
+                   help="background function for the selected spectra (default dijet)")
+    p.add_argument("--fit-range", type=float, nargs=2, default=[2800.0, 6000.0], metavar=("LO", "HI"))
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     return p.parse_args()
 
 
 def main() -> int:
     args = parse()
-    edges = np.arange(2800.0, 6000.1, 100.0)
+    edges = np.arange(args.fit_range[0], args.fit_range[1] + 0.1, 100.0)
     lo, hi, step = args.centres
     centres = np.arange(lo, hi + 0.5 * step, step)
     rows = []
@@ -53,7 +56,8 @@ def main() -> int:
             bar.set_postfix_str(f"S={n_inj} {method}")
             data = benchmark_dataset(args.benchmark, args.proxy, n_inj, args.seed, edges)
             cfg = search.SearchConfig(window=cwola.Window.around(TRUE_MASS, 200, 400), edges=edges,
-                                      efficiency=args.efficiency, n_folds=args.folds, seed=args.seed)
+                                      efficiency=args.efficiency, n_folds=args.folds, seed=args.seed,
+                                      model=args.fit_model)
             in_sr = (data.m >= TRUE_MASS - 200) & (data.m < TRUE_MASS + 200)
             s_over_b = float(data.truth[in_sr].sum() / max((~data.truth[in_sr]).sum(), 1))
             res = search.scan_windows(data, cfg, method, centres, 200.0, 400.0, keep_scores=True)
@@ -96,8 +100,8 @@ def main() -> int:
         in_win = cwola.window_labels(data.m, win)[0]
         keep = s_best > cwola.select_top(s_best[in_win], args.efficiency)
         counts = bumphunt.binned_counts(data.m[keep], edges)
-        bkg = bumphunt.fit_background(counts, edges, "dijet3")
-        fit = bumphunt.fit_signal_plus_background(counts, edges, win.centre, 0.05 * win.centre, "dijet3",
+        bkg = bumphunt.fit_background(counts, edges, args.fit_model)
+        fit = bumphunt.fit_signal_plus_background(counts, edges, win.centre, 0.05 * win.centre, args.fit_model,
                                                   background=bkg, with_error=False)
         plots.bump_hunt(counts, edges, fit, bkg.expected, args.out / f"bump_hunt_{method}.png",
                         title=f"{method}, S = {max(args.inject)}, top {100 * args.efficiency:g} %")

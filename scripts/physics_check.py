@@ -119,11 +119,12 @@ def main() -> int:
 
     if processes.BACKGROUND in files:
         meta = adc2021.read_metadata(files[processes.BACKGROUND])
-        print("\n| component | events | sigma_gen [pb] | filter eff. | sigma x eff [pb] | fraction (this run) | ADC2021 |")
-        print("|---|---|---|---|---|---|---|")
+        print("\n| component | events | N_eff | sigma_gen [pb] | filter eff. | sigma x eff [pb] | fraction (this run) | ADC2021 |")
+        print("|---|---|---|---|---|---|---|---|")
         for name, c in meta["components"].items():
-            print(f"| {name} | {c['events']} | {c['sigma_gen_pb']:.4g} | {c['filter_efficiency']:.3g} | "
+            print(f"| {name} | {c['events']} | {c['n_effective']:.1f} | {c['sigma_gen_pb']:.4g} | {c['filter_efficiency']:.3g} | "
                   f"{c['sigma_filtered_pb']:.4g} | {c['fraction']:.3f} | {processes.ADC2021_FRACTIONS[name]:.3f} |")
+        print(f"effective number of background events (weights): {meta['n_effective']:.1f} of {len(samples[processes.BACKGROUND][0])}")
         print("\nADC2021: Govorkova et al., Sci. Data 9, 118 (2022), arXiv:2107.02157.\n" + WHY_DIFFERENT)
     for path in plot(samples, args.out):
         print(f"wrote {path}")

@@ -31,6 +31,12 @@ def test_mass_and_sqrts_go_into_settings():
     assert "25:m0 = 50" in processes.get_process("ato4l").pythia_settings()
 
 
+def test_effective_events():
+    assert generate.effective_events(np.ones(10)) == pytest.approx(10.0)
+    assert generate.effective_events(np.array([1.0, 0.0, 0.0, 0.0])) == pytest.approx(1.0)
+    assert generate.effective_events(np.array([3.0, 1.0])) == pytest.approx(16.0 / 10.0)
+
+
 def test_background_counts():
     counts = generate.background_counts(1000)
     assert sum(counts.values()) == 1000
@@ -157,6 +163,7 @@ def test_qcd_is_weighted(tmp_path):
     assert w.shape == (2,) and (w > 0).all() and w.mean() == pytest.approx(1.0)
     meta = adc2021.read_metadata(out)
     assert "bias2Selection" in " ".join(meta["pythia_settings"])
+    assert meta["n_effective"] == pytest.approx(w.sum() ** 2 / (w**2).sum())
     assert 0 < meta["filter_efficiency"] < 1 and "pT-hat" in meta["weights"]
 
 

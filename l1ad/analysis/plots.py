@@ -15,24 +15,19 @@ import numpy as np  # noqa: E402
 
 from l1ad.analysis import metrics  # noqa: E402
 from l1ad.analysis.bumphunt import FitResult  # noqa: E402
-from l1ad.data.atomic import atomic_path  # noqa: E402
+from l1ad.plotting import label, save_figure, use_style  # noqa: E402
 
 __all__ = ["save", "roc_and_sic", "bump_hunt", "window_scan", "injection_scan", "loss_space"]
 
-LABEL = ""  # data=False already writes "Simulation"
 
 
 def save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` atomically (format from the suffix) and close it."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", bbox_inches="tight", dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def _figure(**kw) -> tuple[plt.Figure, plt.Axes]:
-    plt.style.use(hep.style.CMS)
+    use_style()
     fig, ax = plt.subplots(**kw)
     return fig, ax
 
@@ -40,7 +35,7 @@ def _figure(**kw) -> tuple[plt.Figure, plt.Axes]:
 def roc_and_sic(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike,
                 min_bkg_events: int = 10) -> Path:
     """ROC (background rejection vs signal efficiency) and SIC curves of name -> (bkg scores, sig scores)."""
-    plt.style.use(hep.style.CMS)
+    use_style()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(20, 9))
     for name, (bkg, sig) in curves.items():
         fpr, tpr, _ = metrics.roc_curve(bkg, sig)
@@ -53,14 +48,14 @@ def roc_and_sic(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str |
     ax2.set(xlabel="Signal efficiency", ylabel="SIC = $\\epsilon_S\\,/\\,\\epsilon_B^{1/2}$")
     for ax in (ax1, ax2):
         ax.legend(fontsize=16)
-        hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+        label(ax)
     return save(fig, path)
 
 
 def bump_hunt(counts: np.ndarray, edges: np.ndarray, fit: FitResult, background: np.ndarray,
               path: str | os.PathLike, xlabel: str = "$m_{jj}$ [GeV]", title: str = "") -> Path:
     """Data, background-only and signal+background fits, and pulls."""
-    plt.style.use(hep.style.CMS)
+    use_style()
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(10, 10), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     centres = 0.5 * (edges[1:] + edges[:-1])
     hep.histplot(counts, edges, yerr=np.sqrt(counts), histtype="errorbar", color="k", label="Selected events", ax=ax)
@@ -70,7 +65,7 @@ def bump_hunt(counts: np.ndarray, edges: np.ndarray, fit: FitResult, background:
     ax.set(yscale="log", ylabel="Events / bin")
     ax.set_ylim(bottom=0.5)
     ax.legend(fontsize=15, title=title or None, title_fontsize=15)
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     pull = (counts - background) / np.sqrt(np.maximum(background, 1e-9))
     axp.bar(centres, pull, width=np.diff(edges), color="tab:gray")
     axp.axhline(0, color="k", lw=1)
@@ -88,7 +83,7 @@ def window_scan(scans: Mapping[str, tuple[Sequence[float], Sequence[float]]], pa
         ax.axvline(true_mass, color="k", ls=":", label="true mass")
     ax.set(xlabel=xlabel, ylabel="Local significance $Z$")
     ax.legend(fontsize=15)
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return save(fig, path)
 
 
@@ -101,7 +96,7 @@ def injection_scan(rows: Sequence[Mapping], path: str | os.PathLike) -> Path:
         ax.plot([100 * r["s_over_b_sr"] for r in sel], [r["z"] for r in sel], marker="o", label=name)
     ax.set(xlabel="Injected S/B in signal region [%]", ylabel="Local significance $Z$")
     ax.legend(fontsize=15)
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return save(fig, path)
 
 
@@ -114,5 +109,5 @@ def loss_space(space: np.ndarray, truth: np.ndarray | None, names: Sequence[str]
         ax.scatter(space[is_sig, 0], space[is_sig, 1], s=8, label="signal", color="tab:red")
     ax.set(xlabel=f"loss ({names[0]})", ylabel=f"loss ({names[1]})")
     ax.legend(fontsize=15)
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return save(fig, path)

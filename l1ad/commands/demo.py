@@ -1,37 +1,28 @@
-"""``l1ad demo``: the whole chain on an embedded default, stage by stage.
-
-Each stage runs when its verb is implemented; the others are reported as not built yet.
-"""
+"""``l1ad demo``: the whole chain on an embedded default (no downloads), stage by stage."""
 
 from __future__ import annotations
 
 import argparse
 
-from l1ad.cli import VERBS, is_implemented
+from l1ad.cli import VERBS
 
 HELP = VERBS["demo"]
 
-#: The demo's stages in order: (verb it needs, what it does).
-STAGES: list[tuple[str, str]] = [
-    ("generate", "generate background + 4 signals (Pythia 8 + L1 emulation)"),
-    ("train", "train the default quantized DNN VAE"),
-    ("convert", "golden model + hls4ml project + C-sim check"),
-    ("rtl", "RTL (da4ml) + cocotb bit-accuracy and latency check"),
-    ("rates", "rate emulation: thresholds and signal efficiencies"),
-    ("analyze", "report: scores, ROC, rates"),
-]
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="runs/demo", help="run directory (default: runs/demo)")
+    parser.add_argument("--out", default="runs/demo", help="run directory (default: runs/demo; events in runs/demo_data)")
+    parser.add_argument("--full", action="store_true", help="the full-size demo (100k events, 50 epochs) instead of the quick one")
+    parser.add_argument("--score", choices=("kl", "rz", "mu2"), default="kl", help="trigger score (default kl)")
+    parser.add_argument("--workers", type=int, default=None, help="processes for generation / threads for training")
+    parser.add_argument("--seed", type=int, default=1, help="seed of generation and training (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
-    missing = [(verb, what) for verb, what in STAGES if not is_implemented(verb)]
-    for verb, what in STAGES:
-        state = "not built yet" if (verb, what) in missing else "available"
-        print(f"  [{state:>13}] {verb:<9} {what}")
-    if missing:
-        print(f"l1ad demo: {len(missing)} of {len(STAGES)} stages are not built yet: "
-              + ", ".join(v for v, _ in missing))
+    from l1ad.demo import run_demo
+
+    results = run_demo(args.out, quick=not args.full, score=args.score, workers=args.workers, seed=args.seed)
+    failed = [name for name, r in results.items() if isinstance(r, dict) and r.get("status") in ("failed", "not run")]
+    if failed:
+        print(f"l1ad demo: stages failed or not run: {', '.join(failed)}")
+        return 1
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from l1ad.data import processes
 
@@ -49,4 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if args.process == processes.BACKGROUND:
         for name, frac in summary.metadata["fractions"].items():
             print(f"  {name:<6} fraction {frac:.4f}  (ADC2021: {processes.ADC2021_FRACTIONS[name]:.3f})")
+    n_eff = summary.metadata.get("n_effective")
+    if n_eff is not None and n_eff < 0.1 * summary.events:
+        print(f"l1ad generate: warning: the event weights leave only {n_eff:.1f} effective events of "
+              f"{summary.events} (a few large-weight QCD events dominate); for an electroweak-only mixture use "
+              "--background-shares wlnu=0.8,zll=0.15,ttbar=0.05", file=sys.stderr)
     return 0

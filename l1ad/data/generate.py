@@ -102,6 +102,7 @@ class GenerationSummary:
     def as_dict(self) -> dict[str, Any]:
         return {"process": self.process, "events": self.events, "seconds": self.seconds, "out": self.out,
                 "filter_efficiency": self.filter_efficiency, "cross_section_pb": self.cross_section_pb,
+                "n_effective": self.metadata.get("n_effective", self.events),
                 "events_per_second": self.events / self.seconds if self.seconds > 0 else float("nan")}
 
 
@@ -286,6 +287,12 @@ def _run_jobs(jobs: list[JobSpec], workers: int, desc: str) -> Iterator[JobResul
                 yield result
 
 
+def effective_events(weights: np.ndarray) -> float:
+    """Kish effective number of events (sum w)^2 / sum w^2 of a weighted sample."""
+    w = np.asarray(weights, dtype=np.float64)
+    return float(w.sum() ** 2 / np.square(w).sum()) if len(w) and np.square(w).sum() > 0 else 0.0
+
+
 def versions() -> dict[str, str]:
     out = {}
     for pkg in ("l1ad", "pythia8mc", "fastjet", "awkward", "numpy"):
@@ -367,9 +374,9 @@ def _generate_single(process, n_events, out, seed, workers, sqrt_s, mass, pileup
             parts.append(result.particles)
             raw_w.append(result.weights)
         xsec = processes.combine(results)
-        extra = {**_process_metadata(process, jobs, xsec, mass),
-                 "weights": "pT-hat bias compensation, normalised to mean 1"}
         w = np.concatenate(raw_w)
+        extra = {**_process_metadata(process, jobs, xsec, mass), "n_effective": effective_events(w),
+                 "weights": "pT-hat bias compensation, normalised to mean 1"}
         adc2021.write_particles(out, np.concatenate(parts), w * (len(w) / w.sum()), metadata={**meta, **extra})
         return extra
     with adc2021.ParticleWriter(out, metadata=meta) as writer:
@@ -398,14 +405,17 @@ def _generate_background(n_events, out, seed, workers, sqrt_s, pileup, qcd_pthat
     combined = {name: processes.combine(xsecs[name]) for name in counts}
     fractions = processes.mixture_fractions({name: c.sigma_filtered_pb for name, c in combined.items()})
     particles, weights = [], []
+    n_effective = {}
     for name in counts:
         w = np.concatenate(raw_w[name])
+        n_effective[name] = effective_events(w)
         particles.append(np.concatenate(parts[name]))
         weights.append(w / w.sum() * fractions[name] * n_events)  # sum over component = fraction * N
     order = np.random.default_rng(job_seed(seed, "background-shuffle", 0)).permutation(n_events)
     components = {
         name: {**_process_metadata(name, plans[name], combined[name], None), "events": counts[name],
-               "fraction": fractions[name], "share_of_events": counts[name] / n_events}
+               "fraction": fractions[name], "share_of_events": counts[name] / n_events,
+               "n_effective": n_effective[name]}
         for name in counts
     }
     extra = {
@@ -415,6 +425,8 @@ def _generate_background(n_events, out, seed, workers, sqrt_s, pileup, qcd_pthat
         "filter_efficiency": None, "shuffle_seed": job_seed(seed, "background-shuffle", 0),
         "component_order": list(counts),
     }
-    adc2021.write_particles(out, np.concatenate(particles)[order], np.concatenate(weights)[order],
+    all_weights = np.concatenate(weights)
+    extra["n_effective"] = effective_events(all_weights)
+    adc2021.write_particles(out, np.concatenate(particles)[order], all_weights[order],
                             metadata={**meta, **extra})
     return extra

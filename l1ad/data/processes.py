@@ -119,8 +119,11 @@ BACKGROUND = "background"
 SIGNALS = tuple(name for name, p in PROCESSES.items() if p.signal)
 ALL_NAMES = (*PROCESSES, BACKGROUND)
 
-#: Published ADC2021 background composition after the lepton filter (fractions of events), from
-#: Govorkova et al., Sci. Data 9, 118 (2022), arXiv:2107.02157, Table 1 (see scripts/physics_check.py).
+#: ADC2021 background composition after the lepton filter (fractions of events) as given for the
+#: SM cocktail of Govorkova et al., Sci. Data 9, 118 (2022), arXiv:2107.02157
+#: (https://www.nature.com/articles/s41597-022-01187-8). NOTE: these values could not be re-read from the
+#: article text while writing this module (only its introduction was reachable); check them against the
+#: paper's description of the background sample before quoting them.
 ADC2021_FRACTIONS = {"wlnu": 0.592, "qcd": 0.338, "zll": 0.067, "ttbar": 0.003}
 
 

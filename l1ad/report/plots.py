@@ -19,22 +19,17 @@ import mplhep as hep  # noqa: E402
 import numpy as np  # noqa: E402
 
 from l1ad.analysis.metrics import auc, roc_curve  # noqa: E402
-from l1ad.data.atomic import atomic_path  # noqa: E402
+from l1ad.plotting import label, save_figure, use_style  # noqa: E402
 
 Hist = Mapping[str, np.ndarray]
-LABEL = "Preliminary"  # mplhep prepends "Simulation" (data=False)
 
 
 def _style() -> None:
-    hep.style.use("CMS")
+    use_style()
 
 
 def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)
 
 
 def _heavy_tailed(values: np.ndarray) -> bool:
@@ -75,7 +70,7 @@ def score_distributions(hists: Mapping[str, Hist], path: str | os.PathLike, lsb:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("fraction of events")
     ax.legend()
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return _save(fig, path)
 
 
@@ -98,7 +93,7 @@ def roc_curves(hists: Mapping[str, Hist], path: str | os.PathLike) -> Path:
     ax.set_xlabel(f"{bkg_name} efficiency (false positive rate)")
     ax.set_ylabel("signal efficiency")
     ax.legend(loc="upper left")
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return _save(fig, path)
 
 
@@ -129,7 +124,7 @@ def rate_vs_threshold(background: Hist, f_coll_hz: float, path: str | os.PathLik
     ax.set_xlabel("threshold (score > threshold)")
     ax.set_ylabel("L1 rate [kHz]")
     ax.legend(fontsize="small", title=f"$f_{{coll}}$ = {f_coll_hz / 1e6:.4g} MHz", title_fontsize="small")
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return _save(fig, path)
 
 
@@ -153,5 +148,5 @@ def efficiency_vs_rate(hists: Mapping[str, Hist], f_coll_hz: float, path: str | 
     ax.set_ylabel("signal efficiency")
     ax.set_ylim(0, 1.05)
     ax.legend(loc="upper left")
-    hep.cms.label(LABEL, data=False, ax=ax, rlabel="")
+    label(ax)
     return _save(fig, path)

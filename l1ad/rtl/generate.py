@@ -72,8 +72,9 @@ class GeneratedDesign:
         return int(self.metadata["latency"])
 
     def sources(self) -> list[Path]:
-        """Verilog files of the core (without the trigger wrapper)."""
-        return sorted((self.path / "src").glob("*.v")) + sorted((self.path / "src/static").glob("*.v"))
+        """Verilog files of the core (without the trigger wrapper), as absolute paths."""
+        src = self.path.resolve() / "src"
+        return sorted(src.glob("*.v")) + sorted((src / "static").glob("*.v"))
 
     def memfiles(self) -> list[Path]:
         return sorted((self.path / "src/memfiles").glob("*.mem"))
