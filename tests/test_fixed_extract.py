@@ -10,16 +10,8 @@ from l1ad.fixed.extract import (ExtractionError, check_qkeras_exact, extract_fix
                                 qkeras_reference, quantizer_format)
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import FixedFormat, FixedPointModel
+from l1ad.fixed.vectors import verification_codes
 from l1ad.models.builders import build_quantized_encoder
-
-
-def corner_and_random_codes(fixed: FixedPointModel, n: int, seed: int = 0) -> np.ndarray:
-    fmt, k = fixed.input_format, fixed.n_inputs
-    rng = np.random.default_rng(seed)
-    corners = [np.zeros(k), np.full(k, fmt.max_code), np.full(k, fmt.min_code),
-               np.where(np.arange(k) % 2, fmt.max_code, fmt.min_code), np.where(np.arange(k) % 3 == 0, fmt.max_code, 0)]
-    rand = rng.integers(fmt.min_code, fmt.max_code + 1, (n, k)) >> rng.integers(0, fmt.width - 1, (n, 1))
-    return np.concatenate([np.asarray(corners, dtype=np.int64), rand.astype(np.int64)])
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +90,7 @@ def test_extracted_structure_and_codes(default_encoder):
 
 def test_golden_equals_qkeras_default_encoder(default_encoder):
     fixed = extract_fixed_model(default_encoder, FixedFormat(16, 6), score="kl")
-    codes = corner_and_random_codes(fixed, 3000)
+    codes = verification_codes(fixed, 3000)
     reference = qkeras_reference(default_encoder, fixed, codes)
     golden = golden_forward(fixed, codes).layers[-1]
     assert reference.dtype == np.int64 and reference.shape == (len(codes), 6)
@@ -121,7 +113,7 @@ def test_golden_equals_qkeras_random_architectures(arch):
     encoder = build_quantized_encoder(seed=arch["weight_bits"], random_biases=True, **arch)
     fixed = extract_fixed_model(encoder, score="mu2")
     assert fixed.layers[0].weight_format.width == arch["weight_bits"] and fixed.latent == arch["latent"]
-    codes = corner_and_random_codes(fixed, 2000, seed=arch["latent"])
+    codes = verification_codes(fixed, 2000, seed=arch["latent"])
     assert np.array_equal(qkeras_reference(encoder, fixed, codes), golden_forward(fixed, codes).layers[-1])
 
 
@@ -201,6 +193,6 @@ def test_save_load_round_trip(default_encoder, tmp_path, score):
         assert np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
     if fixed.score.lut is not None:
         assert np.array_equal(fixed.score.lut, loaded.score.lut)
-    codes = corner_and_random_codes(fixed, 500)
+    codes = verification_codes(fixed, 500)
     assert np.array_equal(golden_forward(fixed, codes).score, golden_forward(loaded, codes).score)
     assert not list((tmp_path / score).glob(".*tmp*"))  # no temp files left behind

@@ -15,31 +15,11 @@ from synthetic_events import background
 from l1ad.data.preprocess import InputFormat
 from l1ad.fixed.extract import extract_fixed_model, qkeras_reference
 from l1ad.fixed.golden import golden_forward
-from l1ad.fixed.model import FixedPointModel
+from l1ad.fixed.vectors import verification_codes
 from l1ad.hls.project import HLSSettings, create_project, to_codes
 from l1ad.models.builders import build_quantized_encoder
 
 SCORES = ("kl", "rz", "mu2")
-
-
-def corner_codes(fixed: FixedPointModel) -> np.ndarray:
-    """Zeros, every input at max / min, alternating extremes, saturated logvar-driving one-hot inputs."""
-    fmt, k = fixed.input_format, fixed.n_inputs
-    rows = [np.zeros(k), np.full(k, fmt.max_code), np.full(k, fmt.min_code),
-            np.where(np.arange(k) % 2, fmt.max_code, fmt.min_code), np.where(np.arange(k) % 2, fmt.min_code, fmt.max_code)]
-    for j in range(k):
-        for v in (fmt.max_code, fmt.min_code):
-            row = np.zeros(k)
-            row[j] = v
-            rows.append(row)
-    return np.asarray(rows, dtype=np.int64)
-
-
-def make_codes(fixed: FixedPointModel, n: int, seed: int = 0) -> np.ndarray:
-    fmt = fixed.input_format
-    rng = np.random.default_rng(seed)
-    rand = rng.integers(fmt.min_code, fmt.max_code + 1, (n, fixed.n_inputs)) >> rng.integers(0, fmt.width - 1, (n, 1))
-    return np.concatenate([corner_codes(fixed), rand.astype(np.int64)])
 
 
 
@@ -60,7 +40,7 @@ def saturating_event_codes() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def codes(encoder):
-    return np.concatenate([make_codes(extract_fixed_model(encoder, score="mu2"), 3000), saturating_event_codes()])
+    return np.concatenate([verification_codes(extract_fixed_model(encoder, score="mu2"), 3000), saturating_event_codes()])
 
 
 @pytest.fixture(scope="module", params=SCORES)
@@ -141,7 +121,7 @@ def test_random_architectures_golden_qkeras_csim(name, tmp_path):
     arch, score, _ = RANDOM_ARCHITECTURES[name]
     encoder = build_quantized_encoder(seed=len(name), random_biases=True, **arch)
     fixed = extract_fixed_model(encoder, score=score)
-    codes = make_codes(fixed, 1500, seed=3)
+    codes = verification_codes(fixed, 1500, seed=3)
     golden = golden_forward(fixed, codes)
     assert np.array_equal(qkeras_reference(encoder, fixed, codes), golden.layers[-1])
     out = create_project(encoder, fixed, tmp_path / name).csim(codes)
@@ -182,7 +162,7 @@ def test_settings_validation():
 @pytest.mark.parametrize("score", SCORES)
 def test_csim_equals_golden_1e5_vectors(encoder, tmp_path, score):
     fixed = extract_fixed_model(encoder, score=score)
-    codes = make_codes(fixed, 100_000, seed=7)
+    codes = verification_codes(fixed, 100_000, seed=7)
     golden = golden_forward(fixed, codes)
     out = create_project(encoder, fixed, tmp_path / score).csim(codes)
     assert np.array_equal(out.encoder, golden.layers[-1])

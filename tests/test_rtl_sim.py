@@ -21,7 +21,8 @@ import pytest
 from l1ad.rtl.example import example_model
 from l1ad.rtl.generate import generate_rtl
 from l1ad.rtl.verify import load_sim_runner, rtl_check
-from l1ad.rtl.vectors import make_codes, write_sim_vectors
+from l1ad.fixed.vectors import verification_codes
+from l1ad.rtl.vectors import write_sim_vectors
 
 runner = load_sim_runner()
 SIM_CACHE = Path(os.environ.get("L1AD_SIM_CACHE", Path(tempfile.gettempdir()) / "l1ad-sim-cache"))
@@ -39,7 +40,7 @@ def small_design(tmp_path_factory):
 @pytest.fixture(scope="module")
 def small_run(small_design, tmp_path_factory):
     model = small_model()
-    vectors = write_sim_vectors(model, make_codes(model, 1500, seed=2), tmp_path_factory.mktemp("vec") / "v.npz")
+    vectors = write_sim_vectors(model, verification_codes(model, 1500, seed=2), tmp_path_factory.mktemp("vec") / "v.npz")
     return runner.run_tests(small_design.path, SIM_CACHE / "small-kl", vectors)
 
 
@@ -73,7 +74,7 @@ def test_threshold_change(small_run):
 def test_scoreboard_catches_a_wrong_score(small_design, tmp_path):
     """Corrupt one golden score in the vectors: the bit-accuracy test must fail, naming that event."""
     model = small_model()
-    path = write_sim_vectors(model, make_codes(model, 300, seed=4), tmp_path / "v.npz")
+    path = write_sim_vectors(model, verification_codes(model, 300, seed=4), tmp_path / "v.npz")
     with np.load(path) as npz:
         arrays = {k: npz[k] for k in npz.files}
     arrays["score"][150] += 1
@@ -86,7 +87,7 @@ def test_scoreboard_catches_a_wrong_score(small_design, tmp_path):
 def test_rtl_check_summary(tmp_path):
     """The verify entry point: summary with vectors, zero mismatches and the latency in ns."""
     model = small_model()
-    summary = rtl_check(tmp_path / "run", model, make_codes(model, 200, seed=5), build_dir=SIM_CACHE / "small-kl")
+    summary = rtl_check(tmp_path / "run", model, verification_codes(model, 200, seed=5), build_dir=SIM_CACHE / "small-kl")
     assert summary["ok"], summary
     assert summary["mismatches"] == 0 and summary["failed_tests"] == []
     assert summary["latency_cycles"] == summary["core_latency_cycles"] + 1
@@ -99,7 +100,7 @@ def test_icarus_second_simulator(tmp_path):
     """The same testbench on Icarus (mu2: Icarus 11 rejects the attribute expression in da4ml's lookup_table.v)."""
     model = example_model("mu2", sizes=(57, 8), sparsity=0.5, seed=3, name="small-mu2")
     design = generate_rtl(model, tmp_path / "small-mu2")
-    vectors = write_sim_vectors(model, make_codes(model, 300, seed=6), tmp_path / "v.npz")
+    vectors = write_sim_vectors(model, verification_codes(model, 300, seed=6), tmp_path / "v.npz")
     result = runner.run_tests(design.path, SIM_CACHE / "small-mu2-icarus", vectors, simulator="icarus")
     assert result.ok, (result.passed, result.log)
     assert result.summary["bit_accuracy"]["score_mismatches"] == 0
@@ -128,7 +129,7 @@ def test_default_model_full(kind, tmp_path, physics_codes):
     """Default-size encoder, 1e4 vectors (corner cases + Pythia events + random), all four cocotb tests."""
     model = example_model(kind)
     design = generate_rtl(model, tmp_path / f"example-{kind}")
-    codes = make_codes(model, 10_000, seed=7, events=physics_codes)
+    codes = verification_codes(model, 10_000, data=physics_codes, seed=7)
     vectors = write_sim_vectors(model, codes, tmp_path / "v.npz")
     result = runner.run_tests(design.path, SIM_CACHE / f"example-{kind}", vectors)
     assert result.ok, (result.passed, result.log)

@@ -16,7 +16,7 @@ from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
 from l1ad.fixed.score import lut_index, make_score
 from l1ad.rtl.example import example_model
 from l1ad.rtl.trace import kif, trace_model
-from l1ad.rtl.vectors import corner_codes, random_codes
+from l1ad.fixed.vectors import corner_codes, random_codes
 
 
 def one_layer_model(out_format: FixedFormat, activation: str, in_format: FixedFormat = FixedFormat(6, 3)) -> FixedPointModel:

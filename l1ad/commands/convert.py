@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from l1ad.commands.verify import compare, data_codes, run_data_files, verification_codes
+    from l1ad.commands.verify import compare, data_codes, run_data_files
+    from l1ad.fixed.vectors import verification_codes
     from l1ad.fixed.extract import extract_fixed_model, run_input_fixed_format
     from l1ad.fixed.golden import golden_forward
     from l1ad.hls.project import HLSSettings, create_project

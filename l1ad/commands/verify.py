@@ -20,6 +20,7 @@ import numpy as np
 
 from l1ad.data.atomic import write_text_atomic
 from l1ad.fixed.model import FixedPointModel
+from l1ad.fixed.vectors import corner_codes, verification_codes
 
 HELP = "check QKeras, hls4ml C-sim (and RTL) against the golden model, integer for integer; writes verify.json"
 SCORES = ("kl", "rz", "mu2")
@@ -27,29 +28,6 @@ VERIFY_JSON = "verify.json"
 
 
 # ---- vectors ----------------------------------------------------------------------------------------
-def corner_codes(fixed: FixedPointModel) -> np.ndarray:
-    """Zeros, all max, all min, alternating extremes, +-1, saturated pT (pT columns at max), one-hot extremes."""
-    fmt, n = fixed.input_format, fixed.n_inputs
-    idx = np.arange(n)
-    rows = [np.zeros(n), np.full(n, fmt.max_code), np.full(n, fmt.min_code),
-            np.where(idx % 2 == 0, fmt.max_code, fmt.min_code), np.where(idx % 2 == 0, fmt.min_code, fmt.max_code),
-            np.ones(n), -np.ones(n), np.where(idx % 3 == 0, fmt.max_code, 0)]
-    for j in range(n):
-        for value in (fmt.max_code, fmt.min_code):
-            row = np.zeros(n)
-            row[j] = value
-            rows.append(row)
-    return np.asarray(rows, dtype=np.int64)
-
-
-def random_codes(fixed: FixedPointModel, n: int, seed: int = 0) -> np.ndarray:
-    """In-range random codes at mixed magnitudes (full range down to a few LSBs)."""
-    rng = np.random.default_rng(seed)
-    fmt = fixed.input_format
-    codes = rng.integers(fmt.min_code, fmt.max_code + 1, (n, fixed.n_inputs), dtype=np.int64)
-    return codes >> rng.integers(0, fmt.width - 1, size=(n, 1))
-
-
 def data_codes(run: Any, files: list[Path], n: int) -> np.ndarray:
     """Up to ``n`` events from ``files`` (shared evenly) as input codes of the run's input format."""
     from l1ad.data.adc2021 import read_particles
@@ -58,18 +36,6 @@ def data_codes(run: Any, files: list[Path], n: int) -> np.ndarray:
     for path in files:
         parts.append(run.input_format.to_codes(read_particles(path, 0, per_file)))
     return np.concatenate(parts) if parts else np.zeros((0, 57), dtype=np.int64)
-
-
-def verification_codes(fixed: FixedPointModel, n: int, data: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
-    """Corner cases + ``data`` codes + random codes: at least the corner cases, ``n`` vectors in all."""
-    parts = [corner_codes(fixed)]
-    if data is not None and len(data):
-        parts.append(np.asarray(data, dtype=np.int64))
-    have = sum(len(p) for p in parts)
-    if have < n:
-        parts.append(random_codes(fixed, n - have, seed))
-    codes = np.concatenate(parts)
-    return codes[: max(n, len(parts[0]))]
 
 
 def run_data_files(run: Any) -> list[Path]:

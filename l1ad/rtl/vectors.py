@@ -22,41 +22,6 @@ from l1ad.fixed.golden import golden_score
 from l1ad.fixed.model import FixedPointModel
 
 
-def corner_codes(model: FixedPointModel) -> np.ndarray:
-    """Zeros, all max, all min, alternating extremes, single hot inputs at the extremes, small values."""
-    fmt, n = model.input_format, model.n_inputs
-    rows = [np.zeros(n), np.full(n, fmt.max_code), np.full(n, fmt.min_code),
-            np.where(np.arange(n) % 2 == 0, fmt.max_code, fmt.min_code),
-            np.where(np.arange(n) % 2 == 0, fmt.min_code, fmt.max_code),
-            np.full(n, 1), np.full(n, -1)]
-    for j in range(n):
-        for value in (fmt.max_code, fmt.min_code):
-            row = np.zeros(n)
-            row[j] = value
-            rows.append(row)
-    return np.array(rows, dtype=np.int64)
-
-
-def random_codes(model: FixedPointModel, n: int, seed: int = 0) -> np.ndarray:
-    """In-range random codes: a third full-range uniform, the rest at smaller magnitudes (typical inputs)."""
-    rng = np.random.default_rng(seed)
-    fmt = model.input_format
-    codes = rng.integers(fmt.min_code, fmt.max_code + 1, (n, model.n_inputs), dtype=np.int64)
-    scale = rng.choice([1, 8, 64, 512], size=(n, 1), p=[1 / 3, 2 / 9, 2 / 9, 2 / 9])
-    return codes // scale
-
-
-def make_codes(model: FixedPointModel, n: int, seed: int = 0, events: np.ndarray | None = None) -> np.ndarray:
-    """Corner cases, then ``events`` codes (e.g. generated physics events), then random codes, ``n`` in all."""
-    parts = [corner_codes(model)]
-    if events is not None:
-        parts.append(np.asarray(events, dtype=np.int64))
-    have = sum(len(p) for p in parts)
-    if have < n:
-        parts.append(random_codes(model, n - have, seed))
-    return np.concatenate(parts)[: max(n, len(parts[0]))]
-
-
 def _thresholds(score: np.ndarray, seed: int, block: int = 97) -> np.ndarray:
     rng = np.random.default_rng(seed + 1)
     levels = np.quantile(score, [0.0, 0.5, 0.9, 0.99, 1.0]).astype(np.int64)

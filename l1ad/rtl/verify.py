@@ -20,7 +20,8 @@ import numpy as np
 from l1ad.data.atomic import write_text_atomic
 from l1ad.fixed.model import FixedPointModel
 from l1ad.rtl.generate import DEFAULT_CLOCK, GeneratedDesign, generate_rtl, model_digest, parse_clock
-from l1ad.rtl.vectors import corner_codes, write_sim_vectors
+from l1ad.fixed.vectors import corner_codes
+from l1ad.rtl.vectors import write_sim_vectors
 
 SIM_DIR = Path(__file__).resolve().parents[2] / "sim"
 

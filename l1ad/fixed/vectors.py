@@ -1,0 +1,45 @@
+"""Input-code test vectors for checking any form of a FixedPointModel against the golden model.
+
+Corner cases (zeros, every input at its maximum and minimum, alternating and one-hot extremes, +-1 LSB),
+then physics events' codes when given, then in-range random codes at mixed magnitudes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from l1ad.fixed.model import FixedPointModel
+
+
+def corner_codes(model: FixedPointModel) -> np.ndarray:
+    """Zeros, all max, all min, alternating extremes, +-1, every third input at max, one-hot extremes."""
+    fmt, n = model.input_format, model.n_inputs
+    idx = np.arange(n)
+    rows = [np.zeros(n), np.full(n, fmt.max_code), np.full(n, fmt.min_code),
+            np.where(idx % 2 == 0, fmt.max_code, fmt.min_code), np.where(idx % 2 == 0, fmt.min_code, fmt.max_code),
+            np.ones(n), -np.ones(n) if fmt.signed else np.zeros(n), np.where(idx % 3 == 0, fmt.max_code, 0)]
+    for j in range(n):
+        for value in (fmt.max_code, fmt.min_code):
+            row = np.zeros(n)
+            row[j] = value
+            rows.append(row)
+    return np.asarray(rows, dtype=np.int64)
+
+
+def random_codes(model: FixedPointModel, n: int, seed: int = 0) -> np.ndarray:
+    """In-range random codes at mixed magnitudes (full range down to a few LSBs)."""
+    rng = np.random.default_rng(seed)
+    fmt = model.input_format
+    codes = rng.integers(fmt.min_code, fmt.max_code + 1, (n, model.n_inputs), dtype=np.int64)
+    return codes >> rng.integers(0, fmt.width - 1, size=(n, 1))
+
+
+def verification_codes(model: FixedPointModel, n: int, data: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """Corner cases + ``data`` codes + random codes: ``n`` vectors in all (at least the corner cases)."""
+    parts = [corner_codes(model)]
+    if data is not None and len(data):
+        parts.append(np.asarray(data, dtype=np.int64))
+    have = sum(len(p) for p in parts)
+    if have < n:
+        parts.append(random_codes(model, n - have, seed))
+    return np.concatenate(parts)[: max(n, len(parts[0]))]
