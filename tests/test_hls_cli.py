@@ -66,3 +66,12 @@ def test_convert_then_verify_with_csim(run_dir, tmp_path):
     stage = summary["stages"]["hls_csim_vs_golden[kl]"]
     assert stage["score"]["vectors"] == 600 and stage["score"]["mismatched_values"] == 0
     assert stage["encoder"]["mismatched_values"] == 0
+
+
+def test_share_events_takes_everything_from_small_files():
+    from l1ad.commands.verify import share_events
+
+    assert share_events([100, 4000, 400, 45000], 10_000) == [100, 4000, 400, 5500]
+    assert share_events([10, 20], 100) == [10, 20]
+    assert share_events([50, 50, 50], 90) == [30, 30, 30]
+    assert sum(share_events([7, 1000, 3], 101)) == 101

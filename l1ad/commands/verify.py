@@ -28,13 +28,23 @@ VERIFY_JSON = "verify.json"
 
 
 # ---- vectors ----------------------------------------------------------------------------------------
-def data_codes(run: Any, files: list[Path], n: int) -> np.ndarray:
-    """Up to ``n`` events from ``files`` (shared evenly) as input codes of the run's input format."""
-    from l1ad.data.adc2021 import read_particles
+def share_events(available: list[int], n: int) -> list[int]:
+    """How many events to take from each file: ``n`` in all, evenly, small files giving all they have."""
+    take = [0] * len(available)
+    remaining = n
+    order = sorted(range(len(available)), key=lambda i: available[i])
+    for rank, i in enumerate(order):
+        take[i] = min(available[i], remaining // (len(order) - rank))
+        remaining -= take[i]
+    return take
 
-    parts, per_file = [], max(1, n // max(1, len(files)))
-    for path in files:
-        parts.append(run.input_format.to_codes(read_particles(path, 0, per_file)))
+
+def data_codes(run: Any, files: list[Path], n: int) -> np.ndarray:
+    """Up to ``n`` events from ``files`` (shared evenly, see :func:`share_events`) as input codes of the run."""
+    from l1ad.data.adc2021 import count_events, read_particles
+
+    take = share_events([count_events(p) for p in files], n)
+    parts = [run.input_format.to_codes(read_particles(p, 0, k)) for p, k in zip(files, take) if k > 0]
     return np.concatenate(parts) if parts else np.zeros((0, 57), dtype=np.int64)
 
 
