@@ -214,3 +214,13 @@ def test_lut_saturates_logvar_to_table_range():
     assert spec.lut[-1] == expected_low
     # typical logvar near 0 keeps its resolution: e^-lv for lv = 0 and 1/64 differ
     assert spec.lut[-idx_fmt.min_code] != spec.lut[-idx_fmt.min_code + 1]
+
+
+def test_golden_score_rejects_out_of_range_code_in_a_later_block():
+    model = random_model(np.random.default_rng(5))
+    x = np.zeros((20_000, model.n_inputs), dtype=np.int64)
+    x[17_321, 4] = model.input_format.max_code + 1
+    with pytest.raises(ValueError, match="outside"):
+        golden_score(model, x, block=4096)
+    x[17_321, 4] = model.input_format.max_code
+    assert golden_score(model, x, block=4096).shape == (20_000,)

@@ -43,17 +43,26 @@ class GoldenOutputs:
     score: np.ndarray
 
 
-def check_input_codes(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
-    """Validate input codes (integer dtype, shape (N, n_inputs), inside the input format) and return int64."""
+def _check_layout(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
     arr = np.asarray(codes)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"input codes must be integers, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[1] != model.n_inputs:
         raise ValueError(f"input codes have shape {arr.shape}, expected (N, {model.n_inputs})")
+    return arr
+
+
+def _check_range(model: FixedPointModel, arr: np.ndarray) -> None:
     fmt = model.input_format
     if arr.size and (arr.min() < fmt.min_code or arr.max() > fmt.max_code):
         raise ValueError(f"input codes outside {fmt.ap_type()} [{fmt.min_code}, {fmt.max_code}]: "
                          "saturate them in preprocessing (InputFormat.to_codes)")
+
+
+def check_input_codes(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
+    """Validate input codes (integer dtype, shape (N, n_inputs), inside the input format) and return int64."""
+    arr = _check_layout(model, codes)
+    _check_range(model, arr)
     return arr.astype(np.int64, copy=False)
 
 
@@ -93,9 +102,8 @@ class _FloatLayer:
     dtype: type
     w: np.ndarray
     b: np.ndarray
-    relu: bool
     rounding: str
-    lo: float
+    lo: float  # relu is folded in: clip(round(t), max(lo, 0), hi) == clip(round(max(t, 0)), lo, hi)
     hi: float
 
 
@@ -116,15 +124,13 @@ def _plan_layer(layer: DenseLayer, input_format: FixedFormat) -> _FloatLayer | N
     w = np.ldexp(layer.weight.astype(np.float64), f_acc - input_format.frac - layer.weight_format.frac - shift)
     b = np.ldexp(layer.bias.astype(np.float64), f_acc - layer.bias_format.frac - shift)
     rounding = "TRN" if shift <= 0 else out.rounding  # no fraction bits to round away
-    return _FloatLayer(dtype, w.astype(dtype), b.astype(dtype), layer.activation == "relu", rounding,
-                       float(out.min_code), float(out.max_code))
+    lo = max(out.min_code, 0) if layer.activation == "relu" else out.min_code
+    return _FloatLayer(dtype, w.astype(dtype), b.astype(dtype), rounding, float(lo), float(out.max_code))
 
 
 def _run_float_layer(p: _FloatLayer, x: np.ndarray) -> np.ndarray:
     t = x.astype(p.dtype, copy=False) @ p.w
     t += p.b
-    if p.relu:
-        np.maximum(t, 0, out=t)
     if p.rounding == "RND_CONV":
         np.rint(t, out=t)
     elif p.rounding == "RND":
@@ -140,15 +146,21 @@ def _run_float_layer(p: _FloatLayer, x: np.ndarray) -> np.ndarray:
 class _Plan:
     layers: list[_FloatLayer | None]
     score_float: bool
+    table: np.ndarray | None  # the score table as float64, pre-shifted for the kl sum
 
 
 def _plan(model: FixedPointModel) -> _Plan:
     layers = [_plan_layer(layer, fmt) for layer, fmt in zip(model.layers, model.layer_input_formats())]
     spec = model.score
-    return _Plan(layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS)
+    table = None
+    if spec.lut is not None:
+        shift = max(2 * spec.latent_format.frac, spec.lut_format.frac) - spec.lut_format.frac if spec.kind == "kl" else 0
+        table = np.ldexp(spec.lut.astype(np.float64), shift)
+    return _Plan(layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS,
+                 table)
 
 
-def _float_score(model: FixedPointModel, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
+def _float_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
     """The integer score of ``l1ad.fixed.score`` computed in float64 (exact: output width <= 53 bits)."""
     spec = model.score
     mu = mu.astype(np.float64, copy=False)
@@ -164,17 +176,13 @@ def _float_score(model: FixedPointModel, mu: np.ndarray, logvar: np.ndarray | No
     f_mu, f_t = spec.latent_format.frac, spec.lut_format.frac
     if spec.kind == "kl":
         frac = max(2 * f_mu, f_t)
-        t = _scaled_table(spec, frac - f_t)[lv.astype(np.intp)]
+        t = plan.table[lv.astype(np.intp)]
         s = t.sum(axis=1)
         s += np.ldexp(mu2, frac - 2 * f_mu)
     else:
-        t = _scaled_table(spec, 0)[lv.astype(np.intp)]
+        t = plan.table[lv.astype(np.intp)]
         s = np.einsum("ij,ij,ij->i", mu, mu, t)
     return s.astype(np.int64)
-
-
-def _scaled_table(spec, shift: int) -> np.ndarray:
-    return np.ldexp(spec.lut.astype(np.float64), shift)
 
 
 def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers: bool) -> tuple[list, np.ndarray]:
@@ -191,7 +199,7 @@ def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers:
     mu = out[:, : model.latent]
     logvar = out[:, model.latent:] if model.has_logvar else None
     if plan.score_float:
-        score = _float_score(model, mu, logvar)
+        score = _float_score(model, plan, mu, logvar)
     else:
         score = score_codes(model.score, np.asarray(mu).astype(np.int64),
                             None if logvar is None else np.asarray(logvar).astype(np.int64))
@@ -209,9 +217,11 @@ def golden_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
 
 def golden_score(model: FixedPointModel, codes: np.ndarray, block: int = BLOCK) -> np.ndarray:
     """Integer score codes (``model.score.output_format``) of a batch of input codes (fast path, in blocks)."""
-    x = check_input_codes(model, codes)
+    x = _check_layout(model, codes)
     plan = _plan(model)
     out = np.empty(len(x), dtype=np.int64)
     for start in range(0, len(x), block):
-        _, out[start:start + block] = _fast_block(model, plan, x[start:start + block], keep_layers=False)
+        chunk = x[start:start + block]
+        _check_range(model, chunk)  # per block, while it is in cache
+        _, out[start:start + block] = _fast_block(model, plan, chunk.astype(np.int64, copy=False), keep_layers=False)
     return out
