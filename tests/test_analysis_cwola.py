@@ -4,22 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import threadpool_limits
-
 from l1ad.analysis import cwola, metrics
+from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The test machine is shared: OpenMP threads of the boosted trees only slow it down."""
-    with threadpool_limits(1):
-        yield
-
-
-def light_classifier() -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, class_weight="balanced",
-                                          early_stopping=True, random_state=0)
 
 
 def mixture(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -3,21 +3,11 @@
 import numpy as np
 import pytest
 from scipy import stats
-from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import threadpool_limits
 
 from l1ad.analysis import cwola, density, metrics, quak
+from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with threadpool_limits(1):
-        yield
-
-
-def light_classifier() -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, class_weight="balanced",
-                                          early_stopping=True, random_state=0)
 
 
 def test_conditional_gaussian_matches_closed_form():

@@ -222,15 +222,10 @@ def run_input_fixed_format(input_format: Any) -> FixedFormat:
 
 
 def read_run_input_format(run_dir: str | os.PathLike) -> FixedFormat:
-    """The run's input format (``input_format.json``: width, integer incl. sign) as a FixedFormat."""
-    path = Path(run_dir) / "input_format.json"
-    try:
-        d = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(f"{path}: no input format file (is {run_dir} a run directory?)") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    return FixedFormat(int(d["width"]), int(d["integer"]), signed=True, rounding="RND_CONV", overflow="SAT")
+    """The run's input format (``input_format.json``) as a FixedFormat."""
+    from l1ad.data.preprocess import InputFormat
+
+    return run_input_fixed_format(InputFormat.load(Path(run_dir) / "input_format.json"))
 
 
 def run_is_variational(run_dir: str | os.PathLike) -> bool:
