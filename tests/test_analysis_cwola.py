@@ -8,8 +8,6 @@ from l1ad.analysis import cwola, metrics
 from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 
 
-
-
 def mixture(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """2-D: background N(0, 1), signal N((2, 2), 0.5^2); ``frac`` of the events are signal."""
     is_sig = rng.uniform(size=n) < frac

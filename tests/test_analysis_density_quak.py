@@ -8,8 +8,6 @@ from l1ad.analysis import cwola, density, metrics, quak
 from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 
 
-
-
 def test_conditional_gaussian_matches_closed_form():
     # (x, m) bivariate normal, unit variances, correlation 0.6: x | m ~ N(0.6 m, 1 - 0.36)
     rng = np.random.default_rng(0)
