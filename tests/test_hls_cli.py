@@ -36,7 +36,9 @@ def run_dir(tmp_path_factory) -> Path:
 def test_verify_qkeras_stage_with_run_data(run_dir, capsys):
     assert main(["verify", str(run_dir), "--no-hls", "--no-rtl", "--events", "700"]) == 0
     summary = json.loads((run_dir / "verify.json").read_text())
-    assert summary["vectors"] == 700 and summary["data_vectors"] == 350 + 200  # 700 // 2 files, signal has 200 and summary["corner_vectors"] > 100
+    # corner cases first, then events filling the rest of the budget (all 200 signal events + 378 background)
+    assert summary["vectors"] == 700 and summary["corner_vectors"] > 100
+    assert summary["data_vectors"] == 700 - summary["corner_vectors"]
     stage = summary["stages"]["qkeras_vs_golden"]["encoder"]
     assert stage == {"vectors": 700, "mismatched_vectors": 0, "mismatched_values": 0, "first_mismatch": None}
     assert summary["total_mismatches"] == 0
@@ -75,3 +77,19 @@ def test_share_events_takes_everything_from_small_files():
     assert share_events([10, 20], 100) == [10, 20]
     assert share_events([50, 50, 50], 90) == [30, 30, 30]
     assert sum(share_events([7, 1000, 3], 101)) == 101
+
+
+def test_data_codes_takes_every_event_of_a_small_signal_file(run_dir):
+    from l1ad.commands.verify import data_codes
+    from l1ad.data.adc2021 import read_particles
+
+    fmt = InputFormat.load(run_dir / "input_format.json")
+
+    class Run:
+        input_format = fmt
+
+    bkg, sig = run_dir.parent / "bkg.h5", run_dir.parent / "sig.h5"
+    codes = data_codes(Run(), [bkg, sig], 578)
+    assert len(codes) == 578
+    np.testing.assert_array_equal(codes[:378], fmt.to_codes(read_particles(bkg, 0, 378)))
+    np.testing.assert_array_equal(codes[378:], fmt.to_codes(read_particles(sig)))

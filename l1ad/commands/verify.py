@@ -133,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     fixed = extract_fixed_model(run_obj.encoder, run_input_fixed_format(run_obj.input_format), score=scores[0],
                                 name=args.run_dir.name, variational=run_obj.config.variational)
     files = list(args.data) if args.data is not None else run_data_files(run_obj)
-    data = data_codes(run_obj, files, args.events) if files else None
+    data_budget = max(args.events - len(corner_codes(fixed)), 0)  # corner cases come first, data fills the rest
+    data = data_codes(run_obj, files, data_budget) if files else None
     codes = verification_codes(fixed, args.events, data, args.seed)
     summary: dict[str, Any] = {"run": str(args.run_dir), "vectors": int(len(codes)),
                                "corner_vectors": int(len(corner_codes(fixed))),
