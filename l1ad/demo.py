@@ -168,6 +168,8 @@ REQUIRED = ("generate", "train", "convert")
 
 def headline(out_dir: Path) -> list[str]:
     """The numbers the demo must show: thresholds at the target rates, efficiencies, bit-exactness, latency."""
+    from l1ad.commands.verify import total_mismatches
+
     lines = []
     rates_path, verify_path = out_dir / "rates.json", out_dir / "verify.json"
     if rates_path.is_file():
@@ -183,19 +185,13 @@ def headline(out_dir: Path) -> list[str]:
                 lines.append(f"{name}: skipped ({stage['skipped']})")
                 continue
             ok = stage.get("ok", None)
-            mism = _stage_mismatches(stage)
+            mism = total_mismatches(stage)
             state = "bit-exact" if (mism == 0 and ok is not False) else f"{mism} mismatches, ok={ok}"
             extra = ""
             if stage.get("latency_cycles") is not None:
                 extra = f", latency {stage['latency_cycles']} cycles = {stage.get('latency_ns')} ns"
             lines.append(f"{name}: {state} on {verify['vectors']} vectors{extra}")
     return lines
-
-
-def _stage_mismatches(stage: dict[str, Any]) -> int:
-    from l1ad.commands.verify import total_mismatches
-
-    return total_mismatches(stage)
 
 
 def run_demo(out_dir: str | os.PathLike = "runs/demo", quick: bool = True, score: str = "kl",

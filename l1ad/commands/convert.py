@@ -39,8 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from l1ad.commands.verify import compare, data_codes, run_data_files
-    from l1ad.fixed.vectors import corner_codes, verification_codes
+    from l1ad.commands.verify import compare, run_codes, run_data_files
     from l1ad.fixed.extract import extract_fixed_model, run_input_fixed_format
     from l1ad.fixed.golden import golden_forward
     from l1ad.hls.project import HLSSettings, create_project
@@ -66,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     if args.events > 0:
         files = list(args.data) if args.data is not None else run_data_files(run_obj)
-        data = data_codes(run_obj, files, max(args.events - len(corner_codes(fixed)), 0)) if files else None
-        codes = verification_codes(fixed, args.events, data)
+        codes, _ = run_codes(run_obj, fixed, files, args.events)
         golden = golden_forward(fixed, codes)
         out = project.csim(codes)
         check = {"vectors": int(len(codes)), "encoder": compare(golden.layers[-1], out.encoder),

@@ -48,6 +48,14 @@ def data_codes(run: Any, files: list[Path], n: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 57), dtype=np.int64)
 
 
+def run_codes(run: Any, fixed: FixedPointModel, files: list[Path], n: int, seed: int = 0) -> tuple[np.ndarray, int]:
+    """``n`` vectors: corner cases, then events of ``files`` filling the rest, then random codes; and the
+    number of vectors that came from events."""
+    budget = max(n - len(corner_codes(fixed)), 0)
+    data = data_codes(run, files, budget) if files else None
+    return verification_codes(fixed, n, data, seed), 0 if data is None else len(data)
+
+
 def run_data_files(run: Any) -> list[Path]:
     """The run's data files (``metadata.json``) that still exist."""
     try:
@@ -133,14 +141,10 @@ def run(args: argparse.Namespace) -> int:
     fixed = extract_fixed_model(run_obj.encoder, run_input_fixed_format(run_obj.input_format), score=scores[0],
                                 name=args.run_dir.name, variational=run_obj.config.variational)
     files = list(args.data) if args.data is not None else run_data_files(run_obj)
-    data_budget = max(args.events - len(corner_codes(fixed)), 0)  # corner cases come first, data fills the rest
-    data = data_codes(run_obj, files, data_budget) if files else None
-    codes = verification_codes(fixed, args.events, data, args.seed)
+    codes, n_data = run_codes(run_obj, fixed, files, args.events, args.seed)
     summary: dict[str, Any] = {"run": str(args.run_dir), "vectors": int(len(codes)),
-                               "corner_vectors": int(len(corner_codes(fixed))),
-                               "data_vectors": int(0 if data is None
-                                                   else min(len(data), len(codes) - len(corner_codes(fixed)))),
-                               "data_files": [str(p) for p in files], "stages": {}}
+                               "corner_vectors": len(corner_codes(fixed)),
+                               "data_vectors": int(n_data), "data_files": [str(p) for p in files], "stages": {}}
     stages = summary["stages"]
     golden = golden_forward(fixed, codes)
     stages["qkeras_vs_golden"] = {"encoder": compare(golden.layers[-1], qkeras_reference(run_obj.encoder, fixed, codes))}
