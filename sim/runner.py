@@ -73,11 +73,10 @@ class SimResult:
 
 
 def _design_parameters(design_dir: Path) -> tuple[dict, dict[str, int]]:
-    meta = json.loads((design_dir / "metadata.json").read_text())
-    info = meta["l1ad"]
-    params = {"N_IN": info["n_inputs"], "IN_W": info["input_width"], "CORE_W": info["core_score_width"],
-              "SCORE_W": info["score_width"], "SCORE_SHIFT": info["score_shift"], "LATENCY": meta["latency"]}
-    return meta, params
+    from l1ad.rtl.generate import GeneratedDesign
+
+    design = GeneratedDesign.load(design_dir)
+    return design.metadata, design.wrapper_parameters()
 
 
 def _sources(design_dir: Path) -> list[Path]:

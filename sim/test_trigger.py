@@ -7,7 +7,7 @@ figures (vectors, mismatches, latency) to the JSON file ``L1AD_SIM_SUMMARY``.
 
 One clock cycle of the harness: inputs are driven after the falling edge, sampled by the design at the
 rising edge ``t``; outputs are read (ReadOnly) just after edge ``t``. An event sampled at edge ``t`` is
-expected with ``score_valid`` after edge ``t + latency`` (latency = core + wrapper registers).
+expected with ``score_valid`` after edge ``t + latency`` (latency = the core's, which includes the threshold comparison).
 """
 
 from __future__ import annotations

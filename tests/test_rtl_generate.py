@@ -37,8 +37,9 @@ def test_generate_writes_core_and_metadata(small, tmp_path):
     meta = json.loads((tmp_path / "small-kl" / "metadata.json").read_text())
     info = meta["l1ad"]
     assert meta["latency"] == design.latency == info["core_latency_cycles"] >= 1
-    assert info["trigger_latency_cycles"] == design.latency + 1
-    assert info["trigger_latency_ns"] == pytest.approx(5.0 * (design.latency + 1))
+    assert info["trigger_latency_cycles"] == design.latency  # the core compares with the threshold itself
+    assert info["trigger_latency_ns"] == pytest.approx(5.0 * design.latency)
+    assert info["threshold_width"] == info["score_width"]
     assert meta["reg_bits"] > 0 and meta["cost"] > 0
     assert info["model_sha256"] == model_digest(small)
     assert info["score_width"] == small.score.output_format.width
@@ -78,7 +79,7 @@ def test_cli_rtl_from_saved_fixed_model(small, tmp_path, capsys):
     assert "cycles" in capsys.readouterr().out
     summary = json.loads((run_dir / "rtl" / "kl" / "rtl.json").read_text())
     assert summary["clock_mhz"] == pytest.approx(240.0)
-    assert summary["trigger_latency_cycles"] == GeneratedDesign.load(out).latency + 1
+    assert summary["trigger_latency_cycles"] == GeneratedDesign.load(out).latency
 
 
 def test_cli_rtl_missing_run(tmp_path, capsys):

@@ -55,7 +55,7 @@ def test_bit_accuracy(small_run):
 def test_latency_matches_metadata(small_run, small_design):
     assert small_run.passed.get("test_latency"), small_run.log
     lat = small_run.summary["latency"]
-    assert lat["measured_cycles"] == small_design.latency + 1  # core + wrapper output register
+    assert lat["measured_cycles"] == small_design.latency  # the core registers score and trigger: no wrapper stage
     assert lat["bubbles"] == 0 and lat["burst_outputs"] == lat["burst_events"] == 64
 
 
@@ -90,7 +90,7 @@ def test_rtl_check_summary(tmp_path):
     summary = rtl_check(tmp_path / "run", model, verification_codes(model, 200, seed=5), build_dir=SIM_CACHE / "small-kl")
     assert summary["ok"], summary
     assert summary["mismatches"] == 0 and summary["failed_tests"] == []
-    assert summary["latency_cycles"] == summary["core_latency_cycles"] + 1
+    assert summary["latency_cycles"] == summary["core_latency_cycles"]
     assert summary["latency_ns"] == pytest.approx(summary["latency_cycles"] * 5.0)
     assert (tmp_path / "run" / "rtl" / "kl" / "rtl_check.json").is_file()
 
@@ -104,7 +104,7 @@ def test_icarus_second_simulator(tmp_path):
     result = runner.run_tests(design.path, SIM_CACHE / "small-mu2-icarus", vectors, simulator="icarus")
     assert result.ok, (result.passed, result.log)
     assert result.summary["bit_accuracy"]["score_mismatches"] == 0
-    assert result.summary["latency"]["measured_cycles"] == design.latency + 1
+    assert result.summary["latency"]["measured_cycles"] == design.latency
 
 
 @pytest.fixture(scope="module")
@@ -135,4 +135,4 @@ def test_default_model_full(kind, tmp_path, physics_codes):
     assert result.ok, (result.passed, result.log)
     bit = result.summary["bit_accuracy"]
     assert bit["compared"] == 10_000 and bit["score_mismatches"] == 0 and bit["trigger_mismatches"] == 0
-    assert result.summary["latency"]["measured_cycles"] == design.latency + 1
+    assert result.summary["latency"]["measured_cycles"] == design.latency

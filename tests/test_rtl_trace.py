@@ -115,3 +115,23 @@ def test_default_size_encoder(kind):
 def test_kif_follows_ap_fixed_convention():
     assert kif(FixedFormat(16, 6)) == (1, 5, 10)
     assert kif(FixedFormat(8, 3, signed=False)) == (0, 3, 5)
+
+
+@pytest.mark.parametrize("kind", ["mu2", "kl", "rz"])
+def test_trigger_bit_is_strict_comparison(kind):
+    """The traced trigger output is score > threshold, with thresholds on, just below and just above scores."""
+    model = example_model(kind)
+    codes = np.concatenate([corner_codes(model), random_codes(model, 400, seed=2)])
+    golden = golden_forward(model, codes).score
+    offsets = np.resize(np.array([-1, 0, 1]), golden.size)
+    thresholds = np.clip(golden + offsets, 0, model.score.output_format.max_code)
+    got = trace_model(model, with_trigger=True).emulate(codes, thresholds)
+    np.testing.assert_array_equal(got[:, 0], golden)
+    np.testing.assert_array_equal(got[:, 1], (golden > thresholds).astype(np.int64))
+    assert 0 < got[:, 1].sum() < len(golden)  # both outcomes occur
+
+
+def test_trigger_trace_needs_thresholds():
+    model = example_model("mu2")
+    with pytest.raises(ValueError, match="threshold"):
+        trace_model(model, with_trigger=True).emulate(random_codes(model, 2, seed=0))

@@ -1,25 +1,31 @@
 `timescale 1 ns / 1 ps
-// l1ad_trigger: valid / threshold / trigger wrapper around a generated l1ad core (da4ml, l1ad_core_wrapper).
+// l1ad_trigger: valid / threshold / trigger wrapper around a generated l1ad core (da4ml, module l1ad_core).
 //
 // Parameters come from the core's metadata.json ("l1ad" section, see l1ad.rtl.generate):
 //   N_IN, IN_W    number of inputs and bits per input code (the model's input format, two's complement)
 //   CORE_W        width of the core's score output (unsigned, lsb = 2**-(score frac - SCORE_SHIFT))
-//   SCORE_W       width of the score output (the FixedPointModel's score format, unsigned)
+//   SCORE_W       width of the score output and of the threshold (the FixedPointModel's score format)
 //   SCORE_SHIFT   left shift from the core's lsb to the score format's lsb
 //   LATENCY       core pipeline latency in clock cycles (metadata.json "latency")
 //
+// The core is traced with the threshold as one more input (after the N_IN codes) and computes
+// trigger = (score > threshold), strictly, inside its own pipeline, next to the score: the comparison
+// shares the score's adder tree and costs no extra register stage. Core ports (da4ml packing, each
+// value at its own width, first value in the low bits):
+//   model_inp = {threshold[SCORE_W-1:0], code[N_IN-1], ..., code[0]}   model_out = {trigger, score[CORE_W-1:0]}
+//
 // Timing: an event presented with in_valid=1 at clock edge t gives score_valid=1 (with its score and
-// trigger) after edge t + LATENCY + 1 (the +1 is this wrapper's output register). II = 1: one event
-// per clock, no bubbles. Inputs are codes of the input format; out-of-range physics values are
-// saturated by the preprocessing (l1ad.data.preprocess) exactly as the golden model defines.
+// trigger) after edge t + LATENCY (the core registers its inputs and its outputs). II = 1: one event per
+// clock, no bubbles. Inputs are codes of the input format; out-of-range physics values are saturated by
+// the preprocessing (l1ad.data.preprocess) exactly as the golden model defines.
 //
 // Threshold: a register loaded with threshold_we. Each event is compared with the threshold in force
 // when it ENTERS: a threshold written in the same cycle as an event applies to that event and all later
-// ones (the value travels with the event through the pipeline). trigger = (score > threshold), strictly.
-// After reset the threshold is all ones (the largest score code), so nothing fires until it is loaded.
+// ones (the value enters the core with the event). After reset the threshold is all ones (the largest
+// score code), so nothing fires until it is loaded.
 //
-// Reset (synchronous, active high) clears the valid pipeline and the outputs: events in flight are
-// dropped, no score_valid / trigger appears until an event presented after reset reaches the output.
+// Reset (synchronous, active high) clears the valid pipeline: events in flight are dropped, score_valid
+// and trigger stay low until an event presented after reset reaches the output.
 module l1ad_trigger #(
     parameter integer N_IN = 57,
     parameter integer IN_W = 16,
@@ -34,49 +40,39 @@ module l1ad_trigger #(
     input  wire [N_IN*IN_W-1:0]   in_codes,      // input j at bits [IN_W*j +: IN_W]
     input  wire [SCORE_W-1:0]     threshold,
     input  wire                   threshold_we,
-    output reg  [SCORE_W-1:0]     score,
-    output reg                    score_valid,
-    output reg                    trigger
+    output wire [SCORE_W-1:0]     score,
+    output wire                   score_valid,
+    output wire                   trigger
 );
-    wire [CORE_W-1:0] core_score;
-
-    l1ad_core_wrapper core (
-        .clk(clk),
-        .model_inp(in_codes),
-        .model_out(core_score)
-    );
-
-    // Score in the score format: zero-extend and shift the core's lsb into place.
-    // verilator lint_off WIDTHEXPAND
-    wire [SCORE_W-1:0] core_score_ext = core_score;  // unsigned: zero-extended
-    // verilator lint_on WIDTHEXPAND
-    wire [SCORE_W-1:0] core_score_aligned = core_score_ext << SCORE_SHIFT;
-
     reg  [SCORE_W-1:0] threshold_reg;
     wire [SCORE_W-1:0] threshold_now = threshold_we ? threshold : threshold_reg;
+    wire [CORE_W:0]    core_out;     // {trigger, score}, registered in the core
 
-    // Valid and threshold pipelines: entry k holds the event sampled k+1 edges ago; the core's output
-    // register holds that event's score when k == LATENCY, and the output register takes it one edge later.
-    reg [LATENCY:0]   valid_pipe;
-    reg [SCORE_W-1:0] threshold_pipe [0:LATENCY];
+    l1ad_core core (
+        .clk(clk),
+        .model_inp({threshold_now, in_codes}),
+        .model_out(core_out)
+    );
 
-    integer s;
+    // Valid pipeline: entry k holds the valid sampled k edges before the last one (entry 0: the last edge);
+    // the core's output register holds that event's score and trigger when k == LATENCY.
+    reg [LATENCY:0] valid_pipe;
+
     always @(posedge clk) begin
         if (rst) begin
             threshold_reg <= {SCORE_W{1'b1}};
             valid_pipe    <= {(LATENCY+1){1'b0}};
-            score_valid   <= 1'b0;
-            trigger       <= 1'b0;
         end else begin
             if (threshold_we) threshold_reg <= threshold;
-            valid_pipe[0] <= in_valid;
-            for (s = 1; s <= LATENCY; s = s + 1) valid_pipe[s] <= valid_pipe[s-1];
-            score_valid <= valid_pipe[LATENCY];
-            trigger     <= valid_pipe[LATENCY] && (core_score_aligned > threshold_pipe[LATENCY]);
+            valid_pipe <= {valid_pipe[LATENCY-1:0], in_valid};
         end
-        // data path: no reset needed (qualified by the valids)
-        threshold_pipe[0] <= threshold_now;
-        for (s = 1; s <= LATENCY; s = s + 1) threshold_pipe[s] <= threshold_pipe[s-1];
-        score <= core_score_aligned;
     end
+
+    // Score in the score format: zero-extend and shift the core's lsb into place (data qualified by valid).
+    // verilator lint_off WIDTHEXPAND
+    wire [SCORE_W-1:0] core_score_ext = core_out[CORE_W-1:0];  // unsigned: zero-extended
+    // verilator lint_on WIDTHEXPAND
+    assign score       = core_score_ext << SCORE_SHIFT;
+    assign score_valid = valid_pipe[LATENCY];
+    assign trigger     = valid_pipe[LATENCY] & core_out[CORE_W];
 endmodule

@@ -3,7 +3,7 @@
 Output directory (``firmware/generated/<run-name>-<score>/`` by default)::
 
     src/l1ad_core.v, src/l1ad_core_stage*.v   pipelined core (da4ml)
-    src/l1ad_core_wrapper.v                   core with a uniform-width input bus (57 x input width)
+    src/l1ad_core_wrapper.v                   da4ml's own wrapper (common-lsb bus; not used by l1ad_trigger)
     src/static/*.v, src/memfiles/*.mem        da4ml primitives and lookup-table contents ($readmemh)
     metadata.json                             da4ml's (latency, reg_bits, cost) + l1ad's "l1ad" section
     fixed_model/                              the FixedPointModel the core was built from
@@ -32,8 +32,9 @@ from l1ad.fixed.model import FixedPointModel
 from l1ad.rtl.trace import trace_model
 
 CORE_NAME = "l1ad_core"
-#: Registers the hand-written wrapper (firmware/hdl/l1ad_trigger.v) adds after the core: score/trigger outputs.
-WRAPPER_LATENCY = 1
+#: Registers the hand-written wrapper (firmware/hdl/l1ad_trigger.v) adds after the core: none, the core
+#: compares the score with the threshold itself (an input traced with the model) and registers both.
+WRAPPER_LATENCY = 0
 DEFAULT_CLOCK = "200MHz"
 
 
@@ -113,7 +114,7 @@ def generate_rtl(model: FixedPointModel, out_dir: str | Path, clock: str | float
     """Trace, pipeline and write the core of ``model`` into ``out_dir`` (replaced atomically)."""
     period = parse_clock(clock)
     cutoff = latency_cutoff if latency_cutoff is not None else latency_cutoff_for(period)
-    traced = trace_model(model, latency_cutoff=cutoff)
+    traced = trace_model(model, latency_cutoff=cutoff, with_trigger=True)
     pipe = to_pipeline(traced.comb, cutoff, verbose=False)
     k, i, f = minimal_kif(pipe.out_qint[0])
     score_fmt = model.score.output_format
@@ -130,6 +131,7 @@ def generate_rtl(model: FixedPointModel, out_dir: str | Path, clock: str | float
         "score_format": score_fmt.to_dict(),
         "score_width": score_fmt.width,
         "core_score_width": int(k + i + f),
+        "threshold_width": score_fmt.width,
         "score_shift": int(shift),
         "clock_mhz": 1e3 / period,
         "clock_period_ns": period,
@@ -138,7 +140,7 @@ def generate_rtl(model: FixedPointModel, out_dir: str | Path, clock: str | float
         "wrapper_latency_cycles": WRAPPER_LATENCY,
         "trigger_latency_cycles": len(pipe.solutions) + WRAPPER_LATENCY,
         "trigger_latency_ns": (len(pipe.solutions) + WRAPPER_LATENCY) * period,
-        "core_module": f"{CORE_NAME}_wrapper",
+        "core_module": CORE_NAME,
         "top_module": "l1ad_trigger",
     }
     out_dir = Path(out_dir)

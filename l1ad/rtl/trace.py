@@ -112,58 +112,97 @@ def _product(a, b, latency_cutoff: float | None):
     return p
 
 
-def score(spec: ScoreSpec, mu: FixedVariableArray, logvar: FixedVariableArray | None,
-          dsp_cutoff: float | None = None):
-    """Trace the score; its value equals ``score_codes * 2**-spec.output_format.frac`` exactly.
+def score_terms(spec: ScoreSpec, mu: FixedVariableArray, logvar: FixedVariableArray | None,
+                dsp_cutoff: float | None = None) -> tuple[list, float]:
+    """The score as ``scale * sum(terms)``: mu2 = sum mu^2, kl = 1/2 sum (mu^2 + T[lv]), rz = sum mu^2 T[lv].
 
     ``dsp_cutoff``: the pipeline's latency cutoff; when given, products are modelled as DSP48E2 (see
     :func:`dsp_levels`) for pipelining, instead of da4ml's LUT-multiplier delay.
     """
     mu2 = [_product(v, v, dsp_cutoff) for v in _elements(mu)]
     if spec.kind == "mu2":
-        return _sum(mu2)
+        return mu2, 1.0
     if logvar is None:
         raise ValueError(f"score {spec.kind} needs logvar outputs")
     table_values = _lookup(spec, logvar)
     if spec.kind == "kl":
-        return (_sum(mu2) + _sum(table_values)) * 0.5  # the 1/2 of KL: frac F + 1
+        return mu2 + table_values, 0.5  # the 1/2 of KL: frac F + 1
     if spec.kind == "rz":
-        return _sum([_product(a, t, dsp_cutoff) for a, t in zip(mu2, table_values)])
+        return [_product(a, t, dsp_cutoff) for a, t in zip(mu2, table_values)], 1.0
     raise ValueError(f"unknown score kind {spec.kind!r}")
 
 
+def score_value(terms: list, scale: float):
+    """``scale * sum(terms)``, summed earliest-first; equals ``score_codes * 2**-output_format.frac`` exactly."""
+    total = _signed_sum([(t, 1) for t in terms])
+    return total * scale if scale != 1.0 else total
+
+
+def trigger(terms: list, scale: float, threshold):
+    """1 where ``scale * sum(terms) > threshold`` else 0: the sign of ``threshold / scale - sum(terms)``.
+
+    The difference is summed earliest-first together with the score's own terms, so the comparison
+    costs no adder level beyond the score's (it replaces the wrapper's output register).
+    """
+    diff = _signed_sum([(threshold * (1.0 / scale), 1)] + [(t, -1) for t in terms])
+    return diff.is_negative()
 def _elements(arr: FixedVariableArray) -> list:
     """The scalar FixedVariables of a 1-D traced array."""
     return [arr[j] for j in range(len(arr))]
 
 
-def _sum(values: list):
-    total = values[0]
-    for v in values[1:]:
-        total = total + v
-    return total
+def _signed_sum(items: list[tuple]):
+    """sum(sign * value) over (value, sign) items, always adding the two earliest-ready partial sums first
+    (minimal adder depth for unequal arrival times). Needs at least one + item."""
+    pending = [(float(v.latency), n, v, sign) for n, (v, sign) in enumerate(items)]
+    counter = len(pending)
+    while len(pending) > 1:
+        pending.sort(key=lambda item: (item[0], item[1]))
+        (_, _, a, sa), (_, _, b, sb) = pending[0], pending[1]
+        if sa == sb:
+            value, sign = a + b, sa
+        else:
+            value, sign = (a - b, sa) if sa > 0 else (b - a, sb)
+        pending = pending[2:] + [(float(value.latency), counter, value, sign)]
+        counter += 1
+    _, _, value, sign = pending[0]
+    if sign < 0:
+        raise ValueError("signed sum without a positive term")
+    return value
 
 
 @dataclass
 class TracedModel:
-    """The traced logic: ``comb`` maps the input values to [score] (+ latent codes when ``with_latent``)."""
+    """The traced logic. Inputs: the input codes' values (+ the threshold with ``with_trigger``); outputs:
+    [score] (+ trigger bit with ``with_trigger``) (+ latent codes with ``with_latent``)."""
 
     comb: CombLogic
     model: FixedPointModel
     with_latent: bool
+    with_trigger: bool = False
 
     @property
     def output_fracs(self) -> list[int]:
         """Fraction bits that turn each output value into the golden model's integer codes."""
         fracs = [self.model.score.output_format.frac]
+        if self.with_trigger:
+            fracs.append(0)
         if self.with_latent:
             fracs += [self.model.latent_format.frac] * self.model.layers[-1].n_out
         return fracs
 
-    def emulate(self, codes: np.ndarray) -> np.ndarray:
-        """Run the traced logic in da4ml's bit-exact interpreter; int64 codes (N, n_outputs), score first."""
+    def emulate(self, codes: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+        """Run the traced logic in da4ml's bit-exact interpreter; int64 (N, n_outputs), score first.
+
+        ``thresholds``: score-format threshold codes per event (required with ``with_trigger``).
+        """
         fmt = self.model.input_format
         values = np.asarray(codes, dtype=np.int64).astype(np.float64) * 2.0 ** -fmt.frac
+        if self.with_trigger:
+            if thresholds is None:
+                raise ValueError("this trace compares with a threshold: pass thresholds")
+            thr = np.asarray(thresholds, dtype=np.int64).astype(np.float64)
+            values = np.column_stack([values, thr * 2.0 ** -self.model.score.output_format.frac])
         out = np.asarray(self.comb.predict(values), dtype=np.float64).reshape(len(values), -1)
         scaled = out * np.ldexp(1.0, np.array(self.output_fracs))
         as_int = np.rint(scaled)
@@ -173,22 +212,32 @@ class TracedModel:
 
 
 def trace_model(model: FixedPointModel, with_latent: bool = False, hwconf: HWConfig = DEFAULT_HWCONF,
-                latency_cutoff: float | None = None, hard_dc: int | None = 0) -> TracedModel:
-    """Trace the encoder + score of ``model``; outputs the score (and, with ``with_latent``, mu | logvar codes).
+                latency_cutoff: float | None = None, hard_dc: int | None = 0,
+                with_trigger: bool = False) -> TracedModel:
+    """Trace the encoder + score of ``model``; outputs the score (see :class:`TracedModel` for the rest).
 
     ``latency_cutoff``: the pipelining cutoff the trace will be split with (products then use the DSP
     delay model, see :func:`dsp_levels`). ``hard_dc``: da4ml's CMVM delay constraint (0: adder trees of
     minimal depth, which costs no more LUTs here and saves levels; None: da4ml's default, unconstrained).
+    ``with_trigger``: one more input, the threshold in the score format, and one more output,
+    ``score > threshold`` (the trigger bit, computed inside the pipeline).
     """
     solver_options = {} if hard_dc is None else {"hard_dc": hard_dc}
-    inp = FixedVariableArrayInput((model.n_inputs,), hwconf=hwconf, solver_options=solver_options)
-    x = inp.quantize(*kif(model.input_format), overflow_mode="WRAP", round_mode="TRN")
+    n = model.n_inputs
+    formats = [kif(model.input_format)] * n + ([kif(model.score.output_format)] if with_trigger else [])
+    k, i, f = (np.array(column) for column in zip(*formats))
+    inp = FixedVariableArrayInput((len(formats),), hwconf=hwconf, solver_options=solver_options)
+    quantized = inp.quantize(k, i, f, overflow_mode="WRAP", round_mode="TRN")
+    x = quantized[:n]
     for layer, fmt in zip(model.layers, model.layer_input_formats()):
         x = dense(layer, x, fmt)
     mu = x[: model.latent]
     logvar = x[model.latent :] if model.has_logvar else None
-    outputs = [score(model.score, mu, logvar, dsp_cutoff=latency_cutoff)]
+    terms, scale = score_terms(model.score, mu, logvar, dsp_cutoff=latency_cutoff)
+    outputs = [score_value(terms, scale)]
+    if with_trigger:
+        outputs.append(trigger(terms, scale, quantized[n]))
     if with_latent:
         outputs += _elements(x)
     comb = comb_trace(inp, outputs, keep_dead_inputs=True)
-    return TracedModel(comb=comb, model=model, with_latent=with_latent)
+    return TracedModel(comb=comb, model=model, with_latent=with_latent, with_trigger=with_trigger)
