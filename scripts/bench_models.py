@@ -7,7 +7,7 @@ and the quantized model, with the ratio quantized/float (target: >= 0.95 at FPR 
 efficiencies come from that independent file, else from the held-out test split of ``--background``.
 Results are also written to ``<out>/bench.json``.
 
-    python scripts/bench_models.py --background bkg_100k.h5 --test-background bkg_test.h5 \
+    python scripts/bench_models.py --background bkg_100k.h5 --test-background bkg_test1.h5 bkg_test2.h5 \
         --signals ato4l.h5 lq_btau.h5 --out /tmp/models/bench_run
 """
 
@@ -34,7 +34,8 @@ FPRS = (1e-4, 1e-5)
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--background", required=True, help="background file to train on")
-    p.add_argument("--test-background", help="independent background file for the FPR (default: test split)")
+    p.add_argument("--test-background", nargs="+",
+                   help="independent background file(s) of the same mixture for the FPR (default: test split)")
     p.add_argument("--signals", nargs="+", required=True)
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--config", help="ModelConfig YAML (default: the default DNN VAE)")
@@ -72,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     run = load_run(out)
     t_train = time.perf_counter() - t0
     if args.test_background:
-        events = adc2021.read_particles(args.test_background)
+        events = np.concatenate([adc2021.read_particles(f) for f in args.test_background])
         bkg = {f"{prefix}_{k}": v for prefix, q in (("quantized", True), ("float", False))
                for k, v in run.score(events, quantized=q).items()}
-        bkg_w = adc2021.read_weights(args.test_background)
+        bkg_w = np.concatenate([adc2021.read_weights(f) for f in args.test_background])
     else:
         bkg = run.scores("background")
         bkg_w = bkg["weights"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -123,3 +124,23 @@ def test_config_validation_and_yaml(tmp_path):
     path.write_text("latnet: 2\n")
     with pytest.raises(ValueError, match="unknown model config keys"):
         ModelConfig.load(path)
+
+
+def test_copy_weights_folds_batchnorm_into_the_quantized_layers():
+    """The BN-free model built from a float model with trained BN statistics computes the same function."""
+    from l1ad.models.train import copy_weights
+
+    cfg = ModelConfig(hidden=(8, 4), latent=2)
+    float_enc = builders.build_encoder(cfg, quantized=False)
+    rng = np.random.default_rng(3)
+    for layer in float_enc.layers:  # non-trivial BN statistics
+        if layer.name.endswith("_bn"):
+            n = layer.get_weights()[0].size
+            layer.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 0.3, n), rng.normal(0, 0.5, n), rng.uniform(0.2, 3, n)])
+    plain = builders.build_encoder(dataclasses.replace(cfg, batchnorm=False), quantized=False)
+    copy_weights(float_enc, plain)
+    x = rng.normal(0, 1, (64, N_INPUTS)).astype(np.float32)
+    want = float_enc.predict(x, verbose=0)
+    got = plain.predict(x, verbose=0)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)  # float32 arithmetic, two evaluation orders
+    assert not np.allclose(want, plain.predict(x * 0, verbose=0))  # guard: the function is not constant

@@ -161,13 +161,30 @@ def fit_pair(
 
 
 def copy_weights(src: Any, dst: Any) -> None:
-    """Copy weights layer by layer (by name) from a float model into a same-shaped quantized model (PTQ)."""
+    """Copy weights layer by layer (by name) from a float model into a same-shaped quantized model.
+
+    A float layer followed by batch normalization (``<name>_bn``) is copied with the normalization folded
+    in: ``kernel * g``, ``(bias - mean) * g + beta`` with ``g = gamma / sqrt(var + eps)`` per output
+    channel, so the BN-free quantized layer computes what the float layer + BN computed at inference.
+    """
     by_name = {layer.name: layer for layer in src.layers}
     for layer in dst.layers:
-        if layer.weights:
-            if layer.name not in by_name:
-                raise ValueError(f"PTQ: float model has no layer {layer.name!r}")
-            layer.set_weights(by_name[layer.name].get_weights())
+        if not layer.weights:
+            continue
+        if layer.name not in by_name:
+            raise ValueError(f"float model has no layer {layer.name!r} to copy into the quantized model")
+        weights = by_name[layer.name].get_weights()
+        bn = by_name.get(f"{layer.name}_bn")
+        if bn is not None:
+            weights = fold_batchnorm(weights[0], weights[1], bn)
+        layer.set_weights(weights)
+
+
+def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Any) -> list[np.ndarray]:
+    """[kernel, bias] of a layer with the following (inference-mode) BatchNormalization folded in."""
+    gamma, beta, mean, var = (np.asarray(w, dtype=np.float64) for w in bn.get_weights())
+    gain = gamma / np.sqrt(var + bn.epsilon)
+    return [(kernel * gain).astype(kernel.dtype), ((bias - mean) * gain + beta).astype(bias.dtype)]
 
 
 @dataclasses.dataclass
@@ -214,6 +231,9 @@ def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress:
             q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
                                                           f"prune {cfg.model}", progress, prune=cfg.prune)
     else:
+        if float_enc is not None and cfg.qat_from_float:  # fine-tune the trained float model, BN folded
+            copy_weights(float_enc, q_enc)
+            copy_weights(float_dec, q_dec)
         q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
                                                       f"QAT {cfg.model}", progress, prune=cfg.prune)
     timings["train_quantized_s"] = time.perf_counter() - t0
