@@ -7,9 +7,8 @@ Generates (or reads, with --inputs) the background mixture and the four signals,
 - the background mixture fractions (sigma x filter efficiency from the run) next to the ADC2021 ones,
 and writes MET / leading-jet / leading-lepton pT spectra and multiplicity plots (mplhep) to --out.
 
-ADC2021 fractions: Govorkova et al., "LHC physics dataset for unsupervised New Physics detection at
-40 MHz", Sci. Data 9, 118 (2022), arXiv:2107.02157 (https://www.nature.com/articles/s41597-022-01187-8),
-composition of the background sample (see l1ad.data.processes.ADC2021_FRACTIONS).
+ADC2021 fractions and where they come from (including what could not be verified): see
+l1ad.data.processes.ADC2021_FRACTIONS and ADC2021_SOURCE.
 
 Example: python scripts/physics_check.py --background 2000 --signal 300 --workers 2 --out /tmp/physcheck
 """
@@ -23,17 +22,26 @@ import numpy as np
 
 from l1ad.data import adc2021, generate, processes
 
-WHY_DIFFERENT = """\
-Why the fractions differ from ADC2021:
-- The L1 e/gamma objects here are electrons *and* photons (an L1 calorimeter cannot tell them apart) and the
-  filter is applied to them; ADC2021 filtered on Delphes electrons. Isolated photons radiated in QCD events
-  therefore pass the filter here, which raises the QCD fraction.
-- QCD is Pythia hard QCD with pT-hat > 20 GeV and a pT-hat bias with weights; a handful of large-weight
-  low-pT-hat events dominate its filtered cross section, so its fraction has a large statistical error on
-  small samples (see the weight spread printed above).
-- W/Z are LO Pythia 2->1 processes (no K-factors), W and Z forced to e/mu/tau; ttbar is LO. ADC2021 used
-  its own normalisation; no pile-up here by default; sqrt(s) = 13.6 TeV here vs 13 TeV in ADC2021.
-"""
+#: Why each generated background fraction can differ from the ADC2021 one (printed next to the table).
+WHY_DIFFERENT = {
+    "wlnu": "LO Pythia ffbar -> W (no NNLO K-factor), 13.6 TeV vs 13 TeV, no pile-up",
+    "zll": "LO pure Z (no gamma*), m(ll) > 40 GeV, no K-factor; pile-up-free isolation",
+    "ttbar": "LO gg/qqbar -> ttbar (no NNLO K-factor); tiny share, large relative error",
+    "qcd": "L1 e/gamma here accepts photons: QCD passes through shower photons (ADC2021: Delphes electrons); "
+           "HardQCD only (no prompt gamma+jet), pT-hat > 20 GeV, parton pre-filter loss in metadata; "
+           "large statistical error (few, weighted events)",
+}
+
+
+def mixture_table(components: dict[str, dict]) -> list[str]:
+    """Markdown rows: bookkeeping and mixture fraction per component next to ADC2021, with the reasons."""
+    rows = ["| component | events | N_eff | sigma_gen [pb] | filter eff. | sigma x eff [pb] | fraction (this run) "
+            "| ADC2021 | why different |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, c in components.items():
+        rows.append(f"| {name} | {c['events']} | {c['n_effective']:.1f} | {c['sigma_gen_pb']:.4g} | "
+                    f"{c['filter_efficiency']:.3g} | {c['sigma_filtered_pb']:.4g} | {c['fraction']:.3f} | "
+                    f"{processes.ADC2021_FRACTIONS[name]:.3f} | {WHY_DIFFERENT[name]} |")
+    return rows
 
 
 def summarise(name: str, parts: np.ndarray, weights: np.ndarray) -> dict:
@@ -119,13 +127,9 @@ def main() -> int:
 
     if processes.BACKGROUND in files:
         meta = adc2021.read_metadata(files[processes.BACKGROUND])
-        print("\n| component | events | N_eff | sigma_gen [pb] | filter eff. | sigma x eff [pb] | fraction (this run) | ADC2021 |")
-        print("|---|---|---|---|---|---|---|---|")
-        for name, c in meta["components"].items():
-            print(f"| {name} | {c['events']} | {c['n_effective']:.1f} | {c['sigma_gen_pb']:.4g} | {c['filter_efficiency']:.3g} | "
-                  f"{c['sigma_filtered_pb']:.4g} | {c['fraction']:.3f} | {processes.ADC2021_FRACTIONS[name]:.3f} |")
+        print("\n" + "\n".join(mixture_table(meta["components"])))
         print(f"effective number of background events (weights): {meta['n_effective']:.1f} of {len(samples[processes.BACKGROUND][0])}")
-        print("\nADC2021: Govorkova et al., Sci. Data 9, 118 (2022), arXiv:2107.02157.\n" + WHY_DIFFERENT)
+        print(f"\nADC2021 fractions: {processes.ADC2021_SOURCE}")
     for path in plot(samples, args.out):
         print(f"wrote {path}")
     return 0 if ok else 1

@@ -154,7 +154,9 @@ def test_interrupt_leaves_no_partial_file(tmp_path, monkeypatch):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_qcd_is_weighted(tmp_path):
+@pytest.mark.slow  # about a minute of Pythia on a loaded 2-core machine
+def test_qcd_is_weighted(tmp_path, monkeypatch):
+    monkeypatch.setattr(processes, "QCD_BIAS_POWER", 4.0)  # strong bias: a fast test (~1 s per kept event)
     out = tmp_path / "qcd.h5"
     generate.generate_to_file("qcd", 2, out, seed=5, workers=1)
     parts = adc2021.read_particles(out)
@@ -163,8 +165,50 @@ def test_qcd_is_weighted(tmp_path):
     assert w.shape == (2,) and (w > 0).all() and w.mean() == pytest.approx(1.0)
     meta = adc2021.read_metadata(out)
     assert "bias2Selection" in " ".join(meta["pythia_settings"])
+    assert f"PhaseSpace:bias2SelectionPow = {processes.QCD_BIAS_POWER:g}" in meta["pythia_settings"]
     assert meta["n_effective"] == pytest.approx(w.sum() ** 2 / (w**2).sum())
     assert 0 < meta["filter_efficiency"] < 1 and "pT-hat" in meta["weights"]
+    # the parton-level pre-filter ran (most events die before hadronization) and is documented
+    assert 0.9 * meta["n_tried"] < meta["n_parton_vetoed"] < meta["n_tried"]
+    assert meta["sigma_gen_pb"] > 1e8  # total hard-QCD cross section (pT-hat > 20 GeV), not the pre-filtered one
+    pf = meta["parton_filter"]
+    assert pf == processes.QCD_PARTON_FILTER.as_dict()
+    assert pf["photon_pt_min_gev"] == 15.0 and 0 <= pf["loss_fraction"] < 1 and pf["loss_fraction_err"] > 0
+
+
+def test_parton_filter_selects_particles():
+    f = processes.PartonFilter(photon_pt_min=15.0, heavy_quark_pt_min=20.0)
+    assert f.selects(22, 16.0, True) and not f.selects(22, 16.0, False) and not f.selects(22, 14.0, True)
+    assert f.selects(5, 25.0, False) and f.selects(4, 21.0, True) and not f.selects(5, 19.0, True)
+    assert not f.selects(21, 500.0, True) and not f.selects(1, 500.0, True) and not f.selects(11, 500.0, True)
+    photons_only = processes.PartonFilter(photon_pt_min=15.0)
+    assert not photons_only.selects(5, 500.0, True)
+    assert photons_only.abs_ids == {22} and f.abs_ids == {4, 5, 22}
+
+
+def _parton_event(*particles: tuple[int, int, float]):
+    """A pythia8mc.Event with (id, status, px) particles moving along x (massless, pz = 0)."""
+    import pythia8mc
+
+    event = pythia8mc.Event()
+    for pid, status, px in particles:
+        event.append(pid, status, 0, 0, px, 0.0, 0.0, abs(px), 0.0)
+    return event
+
+
+def test_parton_filter_hook_vetoes_and_keeps():
+    soft = [(21, 51, 80.0), (2, 52, -60.0), (22, 51, 10.0), (22, -51, 40.0)]  # hard photon not final
+    hook = generate.make_parton_filter_hook(processes.PartonFilter(photon_pt_min=15.0, heavy_quark_pt_min=20.0))
+    assert hook.canVetoPartonLevel()
+    assert hook.doVetoPartonLevel(_parton_event(*soft)) is True
+    assert hook.doVetoPartonLevel(_parton_event(*soft, (22, 51, -18.0))) is False
+    assert hook.doVetoPartonLevel(_parton_event(*soft, (-5, 51, 25.0))) is False
+    assert hook.doVetoPartonLevel(_parton_event(*soft, (4, 51, 19.0))) is True
+    assert (hook.n_seen, hook.n_vetoed, hook.w_vetoed) == (4, 2, 2.0)
+    assert hook.vetoed_before_pass == [(1, 1.0), (1, 1.0)]  # vetoes booked before each passing event
+    assert generate._veto_bookkeeping(hook, 2) == (2.0, 1, 1.0)
+    photons_only = generate.make_parton_filter_hook(processes.PartonFilter(photon_pt_min=15.0))
+    assert photons_only.doVetoPartonLevel(_parton_event(*soft, (5, 51, 90.0))) is True
 
 
 @pytest.mark.slow

@@ -8,7 +8,10 @@ leading e/gamma or muon has pT > 23 GeV. Jobs run in a process pool and are conc
 so the output depends on (seed, settings) only, never on the number of workers.
 
 Single processes stream to the output through ``adc2021.ParticleWriter`` (atomic: an interrupted run
-leaves no file). QCD is generated with a pT-hat bias and its file carries per-event weights (mean 1).
+leaves no file). QCD is generated with a mild pT-hat bias and its file carries per-event weights (mean 1).
+A process with a ``parton_filter`` (QCD) runs a Pythia UserHooks veto after the showers, before
+hadronization: events that cannot pass the lepton filter are dropped cheaply, Pythia lowers its cross section
+by the dropped fraction, and the measured loss of the veto is written to the metadata.
 
 The ``background`` mixture generates each SM component with a share of the events
 (``BACKGROUND_SHARES``), then weights every event so that the weight of component i is proportional to
@@ -18,6 +21,7 @@ follow the shares, the physical mixture follows the weights: use the weights.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import math
@@ -43,7 +47,8 @@ MAX_TRIED_PER_KEPT = 100_000  # give up when the filter efficiency is below ~1 /
 PILEUP_SETTINGS = ("SoftQCD:nonDiffractive = on",)
 
 #: Share of the events of each component in the ``background`` file (counts; the weights carry the
-#: physical fractions). QCD passes the filter rarely (~1 s of CPU per kept event), so its share is small.
+#: physical fractions). QCD passes the filter rarely (~20 s of CPU per kept, nearly unweighted event), so its
+#: share is small.
 BACKGROUND_SHARES = {"wlnu": 0.77, "zll": 0.15, "ttbar": 0.06, "qcd": 0.02}
 
 
@@ -69,6 +74,7 @@ class JobSpec:
     lepton_pt_min: float = LEPTON_FILTER_PT
     batch_size: int = BATCH_SIZE
     sigma_factor: float = 1.0
+    parton_filter: processes.PartonFilter | None = None
 
 
 @dataclass
@@ -107,16 +113,90 @@ class GenerationSummary:
 
 
 # ----------------------------------------------------------------------------------------- Pythia side
-def _make_pythia(settings: tuple[str, ...], seed: int):
+def passes_parton_filter(event, parton_filter: processes.PartonFilter) -> bool:
+    """Whether a Pythia parton-level ``event`` has a particle selected by ``parton_filter``."""
+    ids = parton_filter.abs_ids
+    for i in range(event.size()):
+        particle = event[i]
+        abs_id = particle.idAbs()
+        if abs_id in ids and parton_filter.selects(abs_id, particle.pT(), particle.isFinal()):
+            return True
+    return False
+
+
+@functools.cache
+def _hook_class() -> type:
+    """``pythia8mc.UserHooks`` subclass applying a :class:`processes.PartonFilter` (built on first use)."""
+    import pythia8mc
+
+    class PartonFilterHook(pythia8mc.UserHooks):
+        """Vetoes events that fail the filter after the showers, before hadronization, and books them.
+
+        ``info`` (``Pythia.infoPython()``, set after construction) gives the weight of the current event
+        (1 without it). ``vetoed_before_pass[k]`` = (number, weight sum) of the vetoes before passing event k.
+        """
+
+        def __init__(self, parton_filter: processes.PartonFilter) -> None:
+            pythia8mc.UserHooks.__init__(self)
+            self.parton_filter = parton_filter
+            self.info = None
+            self.n_seen = 0
+            self.n_vetoed = 0
+            self.w_vetoed = 0.0
+            self.vetoed_before_pass: list[tuple[int, float]] = []
+
+        def canVetoPartonLevel(self) -> bool:
+            return True
+
+        def doVetoPartonLevel(self, event) -> bool:
+            self.n_seen += 1
+            if passes_parton_filter(event, self.parton_filter):
+                self.vetoed_before_pass.append((self.n_vetoed, self.w_vetoed))
+                return False
+            self.n_vetoed += 1
+            self.w_vetoed += 1.0 if self.info is None else self.info.weight()
+            return True
+
+    return PartonFilterHook
+
+
+def make_parton_filter_hook(parton_filter: processes.PartonFilter):
+    """A UserHooks object that applies ``parton_filter`` (pass it to ``Pythia.setUserHooksPtr``)."""
+    return _hook_class()(parton_filter)
+
+
+def _make_pythia(settings: tuple[str, ...], seed: int, parton_filter: processes.PartonFilter | None = None):
+    """An initialised Pythia and its parton-filter hook (None without filter; keep it referenced)."""
     import pythia8mc
 
     pythia = pythia8mc.Pythia("", False)
     for line in (*settings, "Random:setSeed = on", f"Random:seed = {seed}"):
         if not pythia.readString(line):
             raise ValueError(f"Pythia rejected the setting {line!r}")
+    hook = None if parton_filter is None else make_parton_filter_hook(parton_filter)
+    if hook is not None:
+        if not pythia.setUserHooksPtr(hook):
+            raise RuntimeError("Pythia refused the parton-level filter hook")
+        hook.info = pythia.infoPython()
     if not pythia.init():
         raise RuntimeError(f"Pythia initialisation failed for settings {list(settings)}")
-    return pythia
+    return pythia, hook
+
+
+def _veto_bookkeeping(hook, n_returned: int) -> tuple[float, int, float]:
+    """(sigma factor, vetoes, vetoed weight) that put the vetoed events back into the bookkeeping.
+
+    Pythia lowers sigmaGen by the *unweighted* fraction of vetoed events (wrong with a pT-hat bias), so the
+    factor n_seen / n_passed restores the total cross section; the vetoes (and their weights) that came before
+    the last of the ``n_returned`` used events are then counted as tried events that failed the filter.
+    """
+    if hook is None or hook.n_seen == 0:
+        return 1.0, 0, 0.0
+    scale = hook.n_seen / max(hook.n_seen - hook.n_vetoed, 1)
+    if n_returned < 1 or not hook.vetoed_before_pass:
+        return scale, hook.n_vetoed, hook.w_vetoed
+    n_vetoed, w_vetoed = hook.vetoed_before_pass[min(n_returned, len(hook.vetoed_before_pass)) - 1]
+    return scale, n_vetoed, w_vetoed
 
 
 def _final_state_arrays(batch) -> tuple[np.ndarray, ...]:
@@ -157,8 +237,8 @@ def _overlay(hard: tuple[np.ndarray, ...], pu: tuple[np.ndarray, ...], n_pu: np.
 def run_job(spec: JobSpec) -> JobResult:
     """Generate until ``spec.n_keep`` events pass the filter (runs in a worker process)."""
     t0 = time.perf_counter()
-    pythia = _make_pythia(spec.settings, spec.pythia_seed)
-    pileup = _make_pythia(spec.pileup_settings, job_seed(spec.pythia_seed, "pileup", 0)) if spec.pileup > 0 else None
+    pythia, hook = _make_pythia(spec.settings, spec.pythia_seed, spec.parton_filter)
+    pileup = _make_pythia(spec.pileup_settings, job_seed(spec.pythia_seed, "pileup", 0))[0] if spec.pileup > 0 else None
     rng = np.random.default_rng(spec.pythia_seed)
     kept_parts: list[np.ndarray] = []
     kept_w: list[np.ndarray] = []
@@ -198,7 +278,9 @@ def run_job(spec: JobSpec) -> JobResult:
     info = pythia.infoPython()
     w = np.concatenate(kept_w)
     pb = 1e9 * spec.sigma_factor  # Pythia gives mb
-    xsec = CrossSection(info.sigmaGen() * pb, info.sigmaErr() * pb, n_tried, n_kept, wsum_tried, float(w.sum()))
+    scale, n_vetoed, w_vetoed = _veto_bookkeeping(hook, n_tried)
+    xsec = CrossSection(info.sigmaGen() * pb * scale, info.sigmaErr() * pb * scale, n_tried + n_vetoed, n_kept,
+                        wsum_tried + w_vetoed, float(w.sum()), n_vetoed)
     return JobResult(spec, np.concatenate(kept_parts), w, xsec, time.perf_counter() - t0)
 
 
@@ -242,7 +324,8 @@ def plan_jobs(process: str, n_events: int, seed: int, job_size: int = DEFAULT_JO
     n_jobs = -(-n_events // job_size)
     return [
         JobSpec(process, j, min(job_size, n_events - j * job_size), job_seed(seed, process, j), settings,
-                proc.weighted, pileup, pu_settings if pileup > 0 else (), emu_config, sigma_factor=proc.sigma_factor)
+                proc.weighted, pileup, pu_settings if pileup > 0 else (), emu_config, sigma_factor=proc.sigma_factor,
+                parton_filter=proc.parton_filter)
         for j in range(n_jobs)
     ]
 
@@ -354,10 +437,12 @@ def generate_to_file(
 
 def _process_metadata(process: str, jobs: list[JobSpec], xsec: CrossSection, mass: float | None) -> dict[str, Any]:
     proc = processes.get_process(process)
+    pfilter = proc.parton_filter
     return {
         "description": proc.description, "adc2021_counterpart": proc.adc2021_name, "signal": proc.signal,
         "mass_gev": proc.mass(mass), "pythia_settings": list(jobs[0].settings),
         "pythia_seeds": [j.pythia_seed for j in jobs], **xsec.as_dict(),
+        "parton_filter": None if pfilter is None else pfilter.as_dict(),
     }
 
 
@@ -376,7 +461,7 @@ def _generate_single(process, n_events, out, seed, workers, sqrt_s, mass, pileup
         xsec = processes.combine(results)
         w = np.concatenate(raw_w)
         extra = {**_process_metadata(process, jobs, xsec, mass), "n_effective": effective_events(w),
-                 "weights": "pT-hat bias compensation, normalised to mean 1"}
+                 "weights": f"pT-hat bias (pT-hat/ref)^{processes.QCD_BIAS_POWER:g} compensation, normalised to mean 1"}
         adc2021.write_particles(out, np.concatenate(parts), w * (len(w) / w.sum()), metadata={**meta, **extra})
         return extra
     with adc2021.ParticleWriter(out, metadata=meta) as writer:
