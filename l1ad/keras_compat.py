@@ -71,3 +71,23 @@ def keras2_as_keras() -> Iterator[ModuleType]:
         for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
             del sys.modules[name]
         sys.modules.update(saved)
+
+
+def tensorflow_probability() -> ModuleType:
+    """Return ``tensorflow_probability`` (imported after TensorFlow with the legacy-Keras switch, so TFP's
+    layers use ``tf_keras``). Tested with tensorflow-probability 0.25.0 on TF 2.21."""
+    tensorflow()
+    import tensorflow_probability as tfp
+
+    return tfp
+
+
+def limit_threads(n: int = 1) -> None:
+    """Best effort: run TensorFlow ops on ``n`` intra-/inter-op threads (only possible before TF's runtime
+    has started; later calls are ignored)."""
+    tf = tensorflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:  # runtime already initialised
+        pass

@@ -9,7 +9,10 @@ from threadpoolctl import threadpool_limits
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """The test machine is shared: OpenMP threads of the boosted trees only slow it down."""
+    """The test machine is shared: OpenMP threads of the boosted trees (and TensorFlow's) only slow it down."""
+    from l1ad import keras_compat
+
+    keras_compat.limit_threads(1)  # effective before TensorFlow's runtime starts (the first test)
     with threadpool_limits(1):
         yield
 

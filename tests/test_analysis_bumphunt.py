@@ -111,3 +111,27 @@ def test_bad_counts_and_edges():
         bh.fit_background(np.ones(4), np.linspace(1000, 2000, 5), model="exp")
     with pytest.raises(ValueError, match="width"):
         bh.fit_signal_plus_background(np.ones(4), np.linspace(1000, 2000, 5), 1500, 0.0)
+
+
+def test_ftest_degree_grows_with_spectrum_complexity():
+    rng = np.random.default_rng(11)
+    # a straight line needs no more than the lowest degree; a wiggly spectrum needs more
+    centres = 0.5 * (EDGES[1:] + EDGES[:-1])
+    line = rng.poisson(np.linspace(2000, 1000, centres.size)).astype(float)
+    wiggle = rng.poisson(20_000 * np.exp(-(centres - EDGES[0]) / 500.0)).astype(float)  # steeply falling
+    d_line = bh.ftest_degree(line, EDGES, degrees=range(2, 9))
+    d_wiggle = bh.ftest_degree(wiggle, EDGES, degrees=range(2, 9))
+    assert d_line <= 3
+    assert d_wiggle > d_line
+
+
+def test_global_significance_trials_factor():
+    # one window: global = local; n independent windows: p_glob = 1 - (1 - p)^n
+    assert bh.global_significance(2.5, 1) == pytest.approx(2.5)
+    p = stats.norm.sf(3.0)
+    assert bh.global_significance(3.0, 4) == pytest.approx(stats.norm.isf(1 - (1 - p) ** 4))
+    assert bh.global_significance(3.0, 4) < 3.0
+    assert bh.global_significance(0.5, 4) == 0.0  # p_glob > 0.5
+    assert bh.n_independent_windows([3300, 3500, 4300], 400) == pytest.approx(3.5)
+    with pytest.raises(ValueError):
+        bh.global_significance(1.0, 0.5)

@@ -109,3 +109,23 @@ def test_bad_inputs():
         cwola.kfold_scores(np.ones((10, 2)), np.ones(10))
     with pytest.raises(ValueError, match="inject"):
         cwola.inject(np.ones((5, 2)), np.ones((2, 2)), 3)
+
+
+def test_ensemble_of_fold_classifiers_is_at_least_as_good():
+    rng = np.random.default_rng(5)
+    x_sr, s_sr = mixture(3000, 0.1, rng)
+    x_sb, s_sb = mixture(3000, 0.0, rng)
+    x = np.concatenate([x_sr, x_sb])
+    y = np.concatenate([np.ones(3000), np.zeros(3000)])
+    truth = np.concatenate([s_sr, s_sb])
+    x_other = rng.normal(0, 1, (500, 2))
+    one, other1 = cwola.kfold_scores(x, y, 3, 0, light_classifier(), x_other)
+    ens, other3 = cwola.kfold_scores(x, y, 3, 0, light_classifier(), x_other, n_ensemble=3)
+    assert not np.allclose(one, ens)  # really different models averaged
+    auc1 = metrics.auc(one[~truth], one[truth])
+    auc3 = metrics.auc(ens[~truth], ens[truth])
+    assert auc3 > 0.9 and auc3 > auc1 - 0.01
+    # averaging narrows the spread of background scores (variance reduction)
+    assert np.std(other3) < np.std(other1)
+    with pytest.raises(ValueError, match="n_ensemble"):
+        cwola.kfold_scores(x, y, 3, 0, light_classifier(), n_ensemble=0)

@@ -18,7 +18,8 @@ from scipy import optimize, special, stats
 
 __all__ = ["FitResult", "ScanResult", "binned_counts", "fit_background", "fit_signal_plus_background",
            "local_significance", "fit_mass", "scan", "fisher_combination", "p_to_z", "z_to_p",
-           "asimov_significance", "BACKGROUND_MODELS"]
+           "asimov_significance", "ftest_degree", "n_independent_windows", "global_significance",
+           "BACKGROUND_MODELS"]
 
 SQRT_S = 13000.0
 BACKGROUND_MODELS = ("dijet", "dijet3", "bernstein")
@@ -352,3 +353,51 @@ def asimov_significance(signal: np.ndarray, background: np.ndarray) -> float:
     s, b = np.asarray(signal, dtype=np.float64), np.asarray(background, dtype=np.float64)
     ok = b > 0
     return float(np.sqrt(2 * np.sum((s[ok] + b[ok]) * np.log1p(s[ok] / b[ok]) - s[ok])))
+
+
+def ftest_degree(counts: np.ndarray, edges: np.ndarray, degrees: Sequence[int] = tuple(range(3, 11)),
+                 alpha: float = 0.05, sqrt_s: float = SQRT_S) -> int:
+    """Bernstein degree chosen by Fisher's F-test on background-only fits to the data spectrum (no signal
+    assumed, no truth used): the lowest degree that no higher degree in ``degrees`` improves significantly
+    (F-test on the Poisson deviance, p < ``alpha``)."""
+    n, e = _checked_counts(counts, edges)
+    degs = sorted(int(d) for d in degrees)
+
+    def deviance(deg: int) -> float:
+        nu = fit_background(n, e, "bernstein", deg, sqrt_s).expected
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(n > 0, n * np.log(n / nu), 0.0)
+        return float(2 * np.sum(t - (n - nu)))
+
+    dev = {d: deviance(d) for d in degs}
+    for d in degs:  # lowest degree that no higher degree improves significantly
+        ok = True
+        for d2 in (k for k in degs if k > d):
+            ndf = n.size - (d2 + 1)
+            if ndf <= 0:
+                break
+            f = ((dev[d] - dev[d2]) / (d2 - d)) / max(dev[d2] / ndf, 1e-12)
+            if stats.f.sf(f, d2 - d, ndf) < alpha:
+                ok = False
+                break
+        if ok:
+            return d
+    return degs[-1]
+
+
+def n_independent_windows(centres: Sequence[float], sr_width: float) -> float:
+    """Effective number of independent signal regions in a scan: span / SR width + 1 (>= 1)."""
+    c = np.asarray(centres, dtype=np.float64)
+    if c.size == 0 or sr_width <= 0:
+        raise ValueError("need at least one window centre and a positive SR width")
+    return float(max((c.max() - c.min()) / sr_width + 1.0, 1.0))
+
+
+def global_significance(z_local: float, n_trials: float) -> float:
+    """Global Z of the best of ``n_trials`` independent searches (Sidak: p_glob = 1 - (1 - p_loc)^n),
+    one-sided, 0 when p_glob >= 0.5."""
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    p_loc = float(z_to_p(max(float(z_local), 0.0)))
+    p_glob = -np.expm1(n_trials * np.log1p(-p_loc)) if p_loc < 1 else 1.0
+    return float(max(p_to_z(p_glob), 0.0)) if p_glob < 0.5 else 0.0

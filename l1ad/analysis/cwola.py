@@ -92,8 +92,12 @@ def window_labels(mres: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndar
 
 def kfold_scores(x: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0,
                  classifier: ClassifierMixin | None = None,
-                 x_other: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                 x_other: np.ndarray | None = None, n_ensemble: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
     """Held-out P(y=1|x) for every event (k-fold), and scores of ``x_other`` if given.
+
+    With ``n_ensemble`` > 1 each fold's score is the mean of that many classifiers trained on the same
+    training folds with different seeds (different early-stopping splits and tree randomness): averaging
+    reduces the variance of the weakly supervised classifier without using the held-out fold.
 
     Each ``x_other`` event is scored by one of the k models chosen at random, not by their mean: a mean has
     a narrower spread than single-model outputs, so a threshold set on held-out scores would keep fewer
@@ -109,11 +113,19 @@ def kfold_scores(x: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0,
     other = np.zeros(len(x_other)) if x_other is not None else None
     other_fold = np.random.default_rng(seed + 7919).integers(n_folds, size=len(other)) if other is not None else None
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    if n_ensemble < 1:
+        raise ValueError(f"n_ensemble must be >= 1, got {n_ensemble}")
     for k, (train, test) in enumerate(folds.split(x, y)):
-        model = clone(base).fit(x[train], y[train])
-        held_out[test] = model.predict_proba(x[test])[:, 1]
+        models = []
+        for e in range(n_ensemble):
+            model = clone(base)
+            if e and "random_state" in model.get_params():
+                model.set_params(random_state=(model.get_params()["random_state"] or 0) + 1000 * e + 17)
+            models.append(model.fit(x[train], y[train]))
+        held_out[test] = np.mean([mdl.predict_proba(x[test])[:, 1] for mdl in models], axis=0)
         if other is not None and np.any(other_fold == k):
-            other[other_fold == k] = model.predict_proba(x_other[other_fold == k])[:, 1]
+            sel = other_fold == k
+            other[sel] = np.mean([mdl.predict_proba(x_other[sel])[:, 1] for mdl in models], axis=0)
     return held_out, other
 
 
@@ -129,11 +141,11 @@ def select_top(scores: np.ndarray, efficiency: float) -> float:
 
 
 def score_events(features: np.ndarray, mres: np.ndarray, window: Window, n_folds: int = 5, seed: int = 0,
-                 classifier: ClassifierMixin | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 classifier: ClassifierMixin | None = None, n_ensemble: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """CWoLa score of every event (held-out inside the window, a random fold's model outside) and the mask."""
     x, m = _check_inputs(features, mres)
     in_win, label = window_labels(m, window)
-    held, other = kfold_scores(x[in_win], label[in_win], n_folds, seed, classifier, x[~in_win])
+    held, other = kfold_scores(x[in_win], label[in_win], n_folds, seed, classifier, x[~in_win], n_ensemble)
     scores = np.empty(len(x))
     scores[in_win] = held
     scores[~in_win] = other

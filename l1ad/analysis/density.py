@@ -1,13 +1,15 @@
-"""Density-based weak supervision (CATHODE-style) with a conditional Gaussian mixture.
+"""Density-based weak supervision (CATHODE-style): conditional density p(x | m) fit in the sidebands.
 
-1. Fit a Gaussian mixture to (features, m) of sideband events (scikit-learn ``GaussianMixture``, standardised).
-2. Condition it on m analytically: each component's Gaussian conditional given m, re-weighted by the
-   component's marginal density at m. This interpolates the background density into the signal region.
-3. Sample features at the m values of signal-region events (oversampled) and train a classifier of SR data
-   vs samples (k-fold, as in CWoLa; events outside the SR scored by a random fold's model). Its score ranks events by data / background-model density ratio.
-
-A normalizing flow is the usual density estimator; a conditional mixture was chosen here because it trains in
-seconds on the 2 shared CPU cores, is deterministic, and needs no extra dependency.
+1. Fit a conditional density estimator p(x | m) on sideband events (features and m standardised):
+   - ``"flow"`` (default): a masked autoregressive normalizing flow from TensorFlow Probability
+     (``tfp.bijectors.MaskedAutoregressiveFlow``, conditional ``AutoregressiveNetwork`` fed with m in every
+     layer, reversing permutations between layers), trained by maximum likelihood with early stopping;
+   - ``"gmm"``: a joint Gaussian mixture over (x, m) (scikit-learn) conditioned on m analytically
+     (fast fallback, no TensorFlow).
+   Both interpolate the background density into the signal region (SR) through their smooth dependence on m.
+2. Sample features at m values drawn from a Gaussian KDE of the SR m distribution (oversampled, reflected
+   at the SR edges) and train a classifier of SR data vs samples (k-fold, as in CWoLa; events outside the SR
+   scored by a random fold's model). Its score ranks events by data / background-model density ratio.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from sklearn.mixture import GaussianMixture
 
 from l1ad.analysis.cwola import Window, kfold_scores, window_labels
 
-__all__ = ["ConditionalGMM", "fit_conditional", "cathode_scores"]
+__all__ = ["ConditionalGMM", "ConditionalFlow", "fit_conditional", "fit_flow", "sample_sr_masses", "cathode_scores",
+           "ESTIMATORS"]
+
+ESTIMATORS = ("flow", "gmm")
 
 
 @dataclass
@@ -70,12 +75,19 @@ class ConditionalGMM:
         return special.logsumexp(log_w + comp, axis=1) - np.log(self.scale[:-1]).sum()
 
 
-def fit_conditional(x: np.ndarray, m: np.ndarray, n_components: int = 10, seed: int = 0) -> ConditionalGMM:
-    """Fit the joint mixture on (x, m) (use sideband events) and return the conditional model."""
+def _check_fit_inputs(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64).reshape(-1)
     if x.ndim != 2 or len(x) != len(m):
         raise ValueError(f"features {x.shape} and resonant variable {m.shape} do not match")
+    if not (np.isfinite(x).all() and np.isfinite(m).all()):
+        raise ValueError("features or resonant variable contain NaN/inf")
+    return x, m
+
+
+def fit_gmm(x: np.ndarray, m: np.ndarray, n_components: int = 10, seed: int = 0) -> ConditionalGMM:
+    """Fit the joint mixture on (x, m) (use sideband events) and return the conditional model."""
+    x, m = _check_fit_inputs(x, m)
     if len(x) < 5 * n_components:
         raise ValueError(f"only {len(x)} events to fit {n_components} components")
     if not (np.isfinite(x).all() and np.isfinite(m).all()):
@@ -89,8 +101,169 @@ def fit_conditional(x: np.ndarray, m: np.ndarray, n_components: int = 10, seed: 
     return ConditionalGMM(gmm, mean, scale)
 
 
+class ConditionalFlow:
+    """p(x | m) as a conditional masked autoregressive flow (TensorFlow Probability) on standardised (x, m)."""
+
+    def __init__(self, n_features: int, n_layers: int = 4, hidden: tuple[int, ...] = (64, 64), seed: int = 0):
+        from l1ad import keras_compat
+
+        tf = keras_compat.tensorflow()
+        tfp = keras_compat.tensorflow_probability()
+        keras_compat.keras().utils.set_random_seed(seed)
+        tfb, tfd = tfp.bijectors, tfp.distributions
+        self.n_features = int(n_features)
+        self.mean = np.zeros(self.n_features + 1)
+        self.scale = np.ones(self.n_features + 1)
+        self.history: list[tuple[float, float]] = []  # (train, validation) mean NLL per epoch
+        self._names = [f"maf{i}" for i in range(n_layers)]
+        self._made = []
+        bijectors = []
+        for i, name in enumerate(self._names):
+            made = tfb.AutoregressiveNetwork(params=2, event_shape=[self.n_features], conditional=True,
+                                             conditional_event_shape=[1], hidden_units=list(hidden),
+                                             activation="tanh", name=f"made{i}")
+            self._made.append(made)
+
+            def shift_and_log_scale(y, conditional_input=None, made=made):
+                shift, log_scale = tf.unstack(made(y, conditional_input=conditional_input), axis=-1)
+                return shift, 4.0 * tf.tanh(log_scale / 4.0)  # bounded scales keep training stable
+
+            bijectors.append(tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=shift_and_log_scale, name=name))
+            if self.n_features > 1 and i < n_layers - 1:
+                bijectors.append(tfb.Permute(list(range(self.n_features))[::-1]))
+        base = tfd.Sample(tfd.Normal(np.float32(0), np.float32(1)), [self.n_features])
+        self.dist = tfd.TransformedDistribution(base, tfb.Chain(bijectors[::-1]))
+        self._tf = tf
+        # build the weights now, right after seeding (they are created lazily on the first call)
+        self._z_log_prob(tf.zeros([1, self.n_features]), tf.zeros([1, 1]))
+
+    def _kwargs(self, cond):
+        return {name: {"conditional_input": cond} for name in self._names}
+
+    @property
+    def trainable_variables(self) -> list:
+        return [v for made in self._made for v in made.trainable_variables]
+
+    def _z_log_prob(self, z, c):
+        return self.dist.log_prob(z, bijector_kwargs=self._kwargs(c))
+
+    def fit(self, x: np.ndarray, m: np.ndarray, epochs: int = 100, batch_size: int = 256, learning_rate: float = 1e-3,
+            patience: int = 10, validation_fraction: float = 0.1, seed: int = 0) -> "ConditionalFlow":
+        """Maximum likelihood on (x, m) with early stopping on a held-out fraction (best weights kept)."""
+        from l1ad import keras_compat
+
+        tf = self._tf
+        joint = np.column_stack([x, m])
+        self.mean, self.scale = joint.mean(0), joint.std(0)
+        if (self.scale == 0).any():
+            raise ValueError("a feature (or the resonant variable) is constant in the fit sample")
+        zj = ((joint - self.mean) / self.scale).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(zj))
+        n_val = max(int(validation_fraction * len(zj)), 1)
+        val, train = zj[order[:n_val]], zj[order[n_val:]]
+        d = self.n_features
+        opt = keras_compat.keras().optimizers.Adam(learning_rate)
+        variables = self.trainable_variables
+
+        @tf.function(reduce_retracing=True)
+        def step(batch):
+            with tf.GradientTape() as tape:
+                loss = -tf.reduce_mean(self._z_log_prob(batch[:, :d], batch[:, d:]))
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return loss
+
+        @tf.function(reduce_retracing=True)
+        def nll(batch):
+            return -tf.reduce_sum(self._z_log_prob(batch[:, :d], batch[:, d:]))
+
+        def mean_nll(arr):
+            return float(sum(nll(tf.constant(arr[i:i + 8192])) for i in range(0, len(arr), 8192))) / len(arr)
+
+        n_batches = max(len(train) // batch_size, 1)
+        best, best_weights, waited = np.inf, [v.numpy() for v in variables], 0
+        for _ in range(epochs):
+            perm = rng.permutation(len(train))
+            losses = [float(step(tf.constant(train[perm[b * batch_size:(b + 1) * batch_size]])))
+                      for b in range(n_batches)]
+            v = mean_nll(val)
+            self.history.append((float(np.mean(losses)), v))
+            if not np.isfinite(v):
+                break
+            if v < best - 1e-4:
+                best, best_weights, waited = v, [w.numpy() for w in variables], 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+        for var, w in zip(variables, best_weights):
+            var.assign(w)
+        return self
+
+    def _cond(self, m: np.ndarray):
+        z = (np.asarray(m, dtype=np.float64).reshape(-1, 1) - self.mean[-1]) / self.scale[-1]
+        return z.astype(np.float32)
+
+    def sample(self, m: np.ndarray, rng: np.random.Generator, chunk: int = 20_000) -> np.ndarray:
+        """One feature vector per value in ``m`` (original units); deterministic given ``rng``."""
+        c = self._cond(m)
+        out = []
+        for i in range(0, len(c), chunk):
+            cc = self._tf.constant(c[i:i + chunk])
+            seed = self._tf.constant(rng.integers(2**31 - 1, size=2), dtype=self._tf.int32)  # stateless seed
+            out.append(self.dist.sample(len(cc), seed=seed, bijector_kwargs=self._kwargs(cc)).numpy())
+        z = np.concatenate(out) if out else np.zeros((0, self.n_features))
+        return z.astype(np.float64) * self.scale[:-1] + self.mean[:-1]
+
+    def log_prob(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """log p(x | m) in original units."""
+        z = ((np.asarray(x, dtype=np.float64) - self.mean[:-1]) / self.scale[:-1]).astype(np.float32)
+        c = self._cond(m)
+        lp = np.concatenate([self._z_log_prob(self._tf.constant(z[i:i + 8192]), self._tf.constant(c[i:i + 8192])).numpy()
+                             for i in range(0, len(z), 8192)])
+        return lp.astype(np.float64) - np.log(self.scale[:-1]).sum()
+
+
+def fit_flow(x: np.ndarray, m: np.ndarray, n_layers: int = 4, hidden: tuple[int, ...] = (64, 64), seed: int = 0,
+             epochs: int = 100, batch_size: int = 256, learning_rate: float = 1e-3, patience: int = 10,
+             max_events: int | None = None) -> ConditionalFlow:
+    """Fit a conditional MAF p(x | m) (use sideband events); ``max_events`` subsamples large fit samples."""
+    x, m = _check_fit_inputs(x, m)
+    if len(x) < 50:
+        raise ValueError(f"only {len(x)} events to fit a flow")
+    if max_events is not None and len(x) > max_events:
+        pick = np.random.default_rng(seed).choice(len(x), max_events, replace=False)
+        x, m = x[pick], m[pick]
+    flow = ConditionalFlow(x.shape[1], n_layers, hidden, seed)
+    return flow.fit(x, m, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
+                    seed=seed)
+
+
+def fit_conditional(x: np.ndarray, m: np.ndarray, estimator: str = "flow", n_components: int = 10, seed: int = 0,
+                    **flow_kw):
+    """Conditional density p(x | m): ``estimator`` "flow" (TFP MAF, default) or "gmm" (conditional mixture)."""
+    if estimator == "flow":
+        return fit_flow(x, m, seed=seed, **flow_kw)
+    if estimator == "gmm":
+        return fit_gmm(x, m, n_components, seed)
+    raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+
+
+def sample_sr_masses(m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.random.Generator) -> np.ndarray:
+    """``n`` values from a Gaussian KDE (Scott bandwidth) of the SR masses, reflected into [lo, hi)."""
+    m_sr = np.asarray(m_sr, dtype=np.float64)
+    if m_sr.size < 2:
+        raise ValueError("need at least two signal-region events to model the SR mass distribution")
+    bw = m_sr.std() * m_sr.size ** (-1 / 5)
+    v = rng.choice(m_sr, n) + bw * rng.normal(size=n)
+    v = np.where(v < lo, 2 * lo - v, v)
+    v = np.where(v >= hi, 2 * hi - v, v)
+    return np.clip(v, lo, np.nextafter(hi, lo))
+
+
 def cathode_scores(x: np.ndarray, m: np.ndarray, window: Window, n_components: int = 10, oversample: int = 4,
-                   n_folds: int = 5, seed: int = 0, classifier=None) -> tuple[np.ndarray, ConditionalGMM]:
+                   n_folds: int = 5, seed: int = 0, classifier=None, estimator: str = "flow",
+                   flow_kw: dict | None = None):
     """Anomaly score of every event: classifier of SR data vs conditional-model samples (held-out in the SR,
     a random fold's model elsewhere). Returns (scores, fitted model)."""
     x = np.asarray(x, dtype=np.float64)
@@ -98,10 +271,12 @@ def cathode_scores(x: np.ndarray, m: np.ndarray, window: Window, n_components: i
     in_win, label = window_labels(m, window)
     in_sr = in_win & (label == 1)
     in_sb = in_win & (label == 0)
-    model = fit_conditional(x[in_sb], m[in_sb], n_components, seed)
+    model = fit_conditional(x[in_sb], m[in_sb], estimator, n_components, seed, **(flow_kw or {}))
     rng = np.random.default_rng(seed)
-    m_samples = np.repeat(m[in_sr], oversample)
+    m_samples = sample_sr_masses(m[in_sr], oversample * int(in_sr.sum()), window.sr_lo, window.sr_hi, rng)
     samples = model.sample(m_samples, rng)
+    ok = np.isfinite(samples).all(axis=1)
+    samples = samples[ok]
     xs = np.concatenate([x[in_sr], samples])
     ys = np.concatenate([np.ones(in_sr.sum()), np.zeros(len(samples))])
     held, other = kfold_scores(xs, ys, n_folds, seed, classifier, x[~in_sr])

@@ -1,10 +1,11 @@
-"""QUAK: one density model per class (background + proxy signals), the loss space, selection, categories.
+"""QUAK: one model per class (background + proxy signals), the loss space, selection, categories.
 
-Each class gets a loss -log p_class(x). The models here are scikit-learn Gaussian mixtures on standardised
-features: a fast, deterministic surrogate for the per-class VAEs of the QUAK paper (the loss plays the role of
-the VAE loss; the 2 shared CPU cores here do not allow training several VAEs per injection point). The
-background model is fit on the data itself (signal is rare); proxy-signal models on simulated proxies that
-differ from the signal hunted. Selection: a linear discriminant (scikit-learn LDA) trained proxy vs data in
+Each class gets a loss. Default (``model="vae"``): a small dense variational autoencoder per class (Keras 2
+via :mod:`l1ad.keras_compat`) on the class's standardised features; the loss of an event is the VAE loss
+(reconstruction 0.5 |x - x_hat|^2 with the latent mean as code, plus the KL divergence of the encoder
+posterior to N(0, 1)), deterministic for a given seed. ``model="gmm"`` uses a scikit-learn Gaussian mixture
+instead (loss = -log p(x), a fast stand-in). The background model is fit on the data itself (signal is
+rare); proxy-signal models on simulated proxies that differ from the signal hunted. Selection: a linear discriminant (scikit-learn LDA) trained proxy vs data in
 loss space, or a cut box. The top events are split into equal-population categories by QUAK score; each is
 bump hunted and the p-values are combined with Fisher's method. The single-model baseline ranks events by the
 background loss alone (what one autoencoder does).
@@ -24,8 +25,11 @@ from sklearn.preprocessing import StandardScaler
 from l1ad.analysis import bumphunt
 from l1ad.analysis.cwola import select_top
 
-__all__ = ["ClassLoss", "fit_class_losses", "loss_space", "lda_discriminant", "best_proxy_llr", "cut_box", "equal_population",
+__all__ = ["ClassLoss", "VAELoss", "fit_vae", "MODELS", "fit_class_losses", "loss_space", "lda_discriminant", "best_proxy_llr", "cut_box", "equal_population",
            "CategoryHunt", "category_hunt"]
+
+
+MODELS = ("vae", "gmm")
 
 
 @dataclass
@@ -41,28 +45,134 @@ class ClassLoss:
         return -self.model.score_samples(np.asarray(x, dtype=np.float64)) + log_jacobian
 
 
+class VAELoss:
+    """Dense VAE of one class on standardised features; calling it gives the per-event VAE loss."""
+
+    def __init__(self, name: str, n_features: int, latent: int = 2, hidden: tuple[int, ...] = (32, 16),
+                 seed: int = 0):
+        from l1ad import keras_compat
+
+        keras = keras_compat.keras()
+        keras.utils.set_random_seed(seed)
+        self.name = name
+        self.mean = np.zeros(n_features)
+        self.scale = np.ones(n_features)
+        self.history: list[float] = []
+        inp = keras.Input((n_features,))
+        h = inp
+        for k, units in enumerate(hidden):
+            h = keras.layers.Dense(units, activation="elu", name=f"enc{k}")(h)
+        z_stats = keras.layers.Dense(2 * latent, name="z_stats")(h)
+        self.encoder = keras.Model(inp, z_stats, name=f"{name}_encoder")
+        zin = keras.Input((latent,))
+        h = zin
+        for k, units in enumerate(hidden[::-1]):
+            h = keras.layers.Dense(units, activation="elu", name=f"dec{k}")(h)
+        self.decoder = keras.Model(zin, keras.layers.Dense(n_features, name="x_hat")(h), name=f"{name}_decoder")
+        self.latent = latent
+        self._tf = keras_compat.tensorflow()
+
+    def _terms(self, x, eps=None):
+        tf = self._tf
+        stats = self.encoder(x)
+        mu, logvar = stats[:, :self.latent], tf.clip_by_value(stats[:, self.latent:], -10.0, 10.0)
+        z = mu if eps is None else mu + tf.exp(0.5 * logvar) * eps
+        recon = 0.5 * tf.reduce_sum(tf.square(x - self.decoder(z)), axis=1)
+        kl = 0.5 * tf.reduce_sum(tf.exp(logvar) + tf.square(mu) - 1.0 - logvar, axis=1)
+        return recon, kl
+
+    def fit(self, x: np.ndarray, epochs: int = 40, batch_size: int = 256, learning_rate: float = 3e-3,
+            patience: int = 5, validation_fraction: float = 0.1, seed: int = 0) -> "VAELoss":
+        from l1ad import keras_compat
+
+        tf = self._tf
+        self.mean, self.scale = x.mean(0), x.std(0)
+        if (self.scale == 0).any():
+            raise ValueError(f"class {self.name!r}: a feature is constant")
+        z = ((x - self.mean) / self.scale).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(z))
+        n_val = max(int(validation_fraction * len(z)), 1)
+        val, train = z[order[:n_val]], z[order[n_val:]]
+        opt = keras_compat.keras().optimizers.Adam(learning_rate)
+        variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+
+        @tf.function(reduce_retracing=True)
+        def step(batch, eps):
+            with tf.GradientTape() as tape:
+                recon, kl = self._terms(batch, eps)
+                loss = tf.reduce_mean(recon + kl)
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return loss
+
+        n_batches = max(len(train) // batch_size, 1)
+        best, best_w, waited = np.inf, [v.numpy() for v in variables], 0
+        for _ in range(epochs):
+            perm = rng.permutation(len(train))
+            for b in range(n_batches):
+                batch = train[perm[b * batch_size:(b + 1) * batch_size]]
+                step(tf.constant(batch), tf.constant(rng.normal(size=(len(batch), self.latent)).astype(np.float32)))
+            v = float(np.mean(self._loss_std(val)))
+            self.history.append(v)
+            if v < best - 1e-4:
+                best, best_w, waited = v, [w.numpy() for w in variables], 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+        for var, w in zip(variables, best_w):
+            var.assign(w)
+        return self
+
+    def _loss_std(self, z: np.ndarray) -> np.ndarray:
+        out = []
+        for i in range(0, len(z), 16384):
+            recon, kl = self._terms(self._tf.constant(z[i:i + 16384]))
+            out.append((recon + kl).numpy())
+        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Per-event VAE loss (reconstruction with the latent mean + KL) of ``x`` in original units."""
+        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale).astype(np.float32)
+        return self._loss_std(z)
+
+
+def fit_vae(name: str, x: np.ndarray, latent: int = 2, hidden: tuple[int, ...] = (32, 16), seed: int = 0,
+            **fit_kw) -> VAELoss:
+    """Train one class VAE on ``x`` (deterministic given ``seed``, on the threads TensorFlow is set to)."""
+    return VAELoss(name, x.shape[1], latent, hidden, seed).fit(np.asarray(x, dtype=np.float64), seed=seed, **fit_kw)
+
+
 def fit_class_losses(classes: Mapping[str, np.ndarray], n_components: int = 8, seed: int = 0,
-                     max_events: int = 50_000, reg_covar: float = 1e-4) -> list[ClassLoss]:
-    """One :class:`ClassLoss` per named sample (the first one is by convention the background)."""
+                     max_events: int = 50_000, reg_covar: float = 1e-4, model: str = "vae",
+                     vae_kw: dict | None = None) -> list:
+    """One loss per named sample (the first one is by convention the background): a :class:`VAELoss`
+    (``model="vae"``, default) or a Gaussian-mixture :class:`ClassLoss` (``model="gmm"``)."""
     if not classes:
         raise ValueError("need at least one class sample")
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     out = []
     rng = np.random.default_rng(seed)
+    min_events = 2 * n_components if model == "gmm" else 50
     for name, x in classes.items():
         x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or len(x) < 2 * n_components:
-            raise ValueError(f"class {name!r}: need a 2-D sample with >= {2 * n_components} events, got {x.shape}")
+        if x.ndim != 2 or len(x) < min_events:
+            raise ValueError(f"class {name!r}: need a 2-D sample with >= {min_events} events, got {x.shape}")
         if not np.isfinite(x).all():
             raise ValueError(f"class {name!r}: features contain NaN/inf")
         if len(x) > max_events:
             x = x[rng.choice(len(x), max_events, replace=False)]
-        model = make_pipeline(StandardScaler(), GaussianMixture(n_components, covariance_type="full",
-                                                                 reg_covar=reg_covar, random_state=seed))
-        out.append(ClassLoss(name, model.fit(x)))
+        if model == "vae":
+            out.append(fit_vae(name, x, seed=seed, **(vae_kw or {})))
+            continue
+        pipe = make_pipeline(StandardScaler(), GaussianMixture(n_components, covariance_type="full",
+                                                                reg_covar=reg_covar, random_state=seed))
+        out.append(ClassLoss(name, pipe.fit(x)))
     return out
 
 
-def loss_space(losses: Sequence[ClassLoss], x: np.ndarray) -> np.ndarray:
+def loss_space(losses: Sequence, x: np.ndarray) -> np.ndarray:
     """(N, n_classes) matrix of per-class losses."""
     return np.column_stack([loss(x) for loss in losses])
 

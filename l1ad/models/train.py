@@ -33,11 +33,7 @@ def configure_tensorflow(seed: int, threads: int | None = 1) -> None:
     tf = keras_compat.tensorflow()
     keras = keras_compat.keras()
     if threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TF already initialized in this process: keep its thread pools
-            pass
+        keras_compat.limit_threads(threads)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
