@@ -180,3 +180,19 @@ def test_bad_inputs():
         density.fit_conditional(np.ones((100, 1)), np.arange(100.0), "flow")
     with pytest.raises(ValueError, match="estimator"):
         density.fit_conditional(np.ones((100, 1)), np.arange(100.0), "kde")
+
+
+def test_best_weights_restores_the_minimum_and_stops_after_patience():
+    from l1ad import keras_compat
+    from l1ad.analysis.early_stop import BestWeights
+
+    tf = keras_compat.tensorflow()
+    var = tf.Variable(0.0)
+    stopper = BestWeights([var], patience=2)
+    stops = []
+    for value, loss in [(1.0, 5.0), (2.0, 3.0), (3.0, 4.0), (4.0, 3.5)]:
+        var.assign(value)
+        stops.append(stopper.should_stop(loss))
+    assert stops == [False, False, False, True]
+    stopper.restore()
+    assert float(var.numpy()) == 2.0

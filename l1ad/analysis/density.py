@@ -21,6 +21,7 @@ from scipy import special
 from sklearn.mixture import GaussianMixture
 
 from l1ad.analysis.cwola import Window, kfold_scores, window_labels
+from l1ad.analysis.early_stop import BestWeights
 
 __all__ = ["ConditionalGMM", "ConditionalFlow", "fit_conditional", "fit_flow", "sample_sr_masses", "cathode_scores",
            "ESTIMATORS"]
@@ -181,23 +182,16 @@ class ConditionalFlow:
             return float(sum(nll(tf.constant(arr[i:i + 8192])) for i in range(0, len(arr), 8192))) / len(arr)
 
         n_batches = max(len(train) // batch_size, 1)
-        best, best_weights, waited = np.inf, [v.numpy() for v in variables], 0
+        stopper = BestWeights(variables, patience)
         for _ in range(epochs):
             perm = rng.permutation(len(train))
             losses = [float(step(tf.constant(train[perm[b * batch_size:(b + 1) * batch_size]])))
                       for b in range(n_batches)]
             v = mean_nll(val)
             self.history.append((float(np.mean(losses)), v))
-            if not np.isfinite(v):
+            if not np.isfinite(v) or stopper.should_stop(v):
                 break
-            if v < best - 1e-4:
-                best, best_weights, waited = v, [w.numpy() for w in variables], 0
-            else:
-                waited += 1
-                if waited >= patience:
-                    break
-        for var, w in zip(variables, best_weights):
-            var.assign(w)
+        stopper.restore()
         return self
 
     def _cond(self, m: np.ndarray):

@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from l1ad.analysis import bumphunt
 from l1ad.analysis.cwola import select_top
+from l1ad.analysis.early_stop import BestWeights
 
 __all__ = ["ClassLoss", "VAELoss", "fit_vae", "MODELS", "fit_class_losses", "loss_space", "lda_discriminant", "best_proxy_llr", "cut_box", "equal_population",
            "CategoryHunt", "category_hunt"]
@@ -106,7 +107,7 @@ class VAELoss:
             return loss
 
         n_batches = max(len(train) // batch_size, 1)
-        best, best_w, waited = np.inf, [v.numpy() for v in variables], 0
+        stopper = BestWeights(variables, patience)
         for _ in range(epochs):
             perm = rng.permutation(len(train))
             for b in range(n_batches):
@@ -114,14 +115,9 @@ class VAELoss:
                 step(tf.constant(batch), tf.constant(rng.normal(size=(len(batch), self.latent)).astype(np.float32)))
             v = float(np.mean(self._loss_std(val)))
             self.history.append(v)
-            if v < best - 1e-4:
-                best, best_w, waited = v, [w.numpy() for w in variables], 0
-            else:
-                waited += 1
-                if waited >= patience:
-                    break
-        for var, w in zip(variables, best_w):
-            var.assign(w)
+            if stopper.should_stop(v):
+                break
+        stopper.restore()
         return self
 
     def _loss_std(self, z: np.ndarray) -> np.ndarray:
