@@ -148,7 +148,7 @@ def test_cnn_ae_trains_and_is_flagged_not_deployable(files, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [("--model", "dnn-ae"), ("--model", "cnn-vae"), ("--prune", "0.5"),
-                                   ("--quantization", "ptq")])
+                                   ("--quantization", "ptq", "--prune", "0")])  # plain PTQ: no fine-tuning
 def test_other_models_and_options_train(files, tmp_path, extra):
     run = _train_kind(files, tmp_path, *extra)
     assert run.config.model == (extra[1] if extra[0] == "--model" else "dnn-vae")
