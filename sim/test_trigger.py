@@ -112,6 +112,14 @@ class Harness:
         return [Cycle() for _ in range(n)]
 
 
+async def started(dut) -> tuple[Context, "Harness"]:
+    """The vectors and a harness whose clock runs and whose reset has been applied."""
+    ctx = load_context()
+    h = Harness(dut, ctx)
+    await h.start()
+    return ctx, h
+
+
 def stream(ctx: Context, events: list[int], write_all: bool = False) -> list[Cycle]:
     """Back-to-back events (II = 1); the threshold is written whenever it changes (same cycle as the event)."""
     thresholds = ctx.vectors["threshold"]
@@ -155,9 +163,7 @@ class Scoreboard:
 @cocotb.test()
 async def test_bit_accuracy(dut):
     """Every vector back to back: score and trigger equal the golden model's integers."""
-    ctx = load_context()
-    h = Harness(dut, ctx)
-    await h.start()
+    ctx, h = await started(dut)
     events = list(range(len(ctx.packed)))
     samples = await h.run(stream(ctx, events) + h.idle(ctx.latency + 2))
     board = Scoreboard(ctx)
@@ -172,9 +178,7 @@ async def test_bit_accuracy(dut):
 @cocotb.test()
 async def test_latency(dut):
     """in_valid -> score_valid takes the metadata latency; a burst at II = 1 comes out with no bubble."""
-    ctx = load_context()
-    h = Harness(dut, ctx)
-    await h.start()
+    ctx, h = await started(dut)
     single = await h.run(stream(ctx, [0], write_all=True) + h.idle(ctx.latency + 4))
     in_cycle = single[0].cycle
     out_cycles = [s.cycle for s in single if s.score_valid]
@@ -202,9 +206,7 @@ async def test_latency(dut):
 @cocotb.test()
 async def test_reset_mid_stream(dut):
     """Reset while events are in flight: they are dropped, nothing spurious comes out, the next event is right."""
-    ctx = load_context()
-    h = Harness(dut, ctx)
-    await h.start()
+    ctx, h = await started(dut)
     n = len(ctx.packed)
     before = [e % n for e in range(8)]
     during = [e % n for e in range(8, 10)]
@@ -234,9 +236,7 @@ async def test_reset_mid_stream(dut):
 @cocotb.test()
 async def test_threshold_change(dut):
     """Threshold written with an event applies from that event; written in an idle cycle, from the next one."""
-    ctx = load_context()
-    h = Harness(dut, ctx)
-    await h.start()
+    ctx, h = await started(dut)
     seq = [int(e) for e in ctx.vectors["tc_events"]]
     thresholds = [int(t) for t in ctx.vectors["tc_threshold"]]
     expected = [int(t) for t in ctx.vectors["tc_trigger"]]
