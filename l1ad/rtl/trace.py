@@ -9,7 +9,8 @@ interval and lsb; nothing is rounded unless the FixedPointModel says so:
   then the output format's rounding and overflow (:func:`requantize`);
 - the score: ``mu2`` exact; ``kl`` / ``rz`` index the ScoreSpec's own integer table (passed to da4ml's
   ``FixedVariable.lookup`` as an explicit table, so its contents are the spec's integers) with the
-  logvar floored + saturated into ``lut_input_format``.
+  logvar floored + saturated into ``lut_input_format``;
+- optionally the trigger bit ``score > threshold`` with the threshold as one more input (:func:`trigger`).
 
 da4ml's ``quantize`` offers TRN (floor) and RND (half up) only; RND_CONV (half to even, QKeras'
 ``tf.round``) is built from exact ops: ``floor((acc + half - ulp + lsb(floor(acc))) / 2**s)``.
@@ -146,6 +147,8 @@ def trigger(terms: list, scale: float, threshold):
     """
     diff = _signed_sum([(threshold * (1.0 / scale), 1)] + [(t, -1) for t in terms])
     return diff.is_negative()
+
+
 def _elements(arr: FixedVariableArray) -> list:
     """The scalar FixedVariables of a 1-D traced array."""
     return [arr[j] for j in range(len(arr))]
