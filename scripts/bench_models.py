@@ -2,13 +2,16 @@
 
 Trains (``l1ad.models.train.train_run``) on a background file, then prints for each signal and each score
 (kl, rz, mu2, and mse for the AE/VAE reconstruction) the AUC and the TPR at FPR 1e-4 and 1e-5 of the float
-and the quantized model, with the ratio quantized/float (target: >= 0.95 at FPR 1e-4). Background weights
+and the quantized model, with the ratio quantized/float (target: >= 0.95 at FPR 1e-4) and its 68 % interval
+from paired bootstrap resampling of the test events. With several ``--seeds`` it trains one model per seed and
+also prints the seed-averaged TPRs and their ratio (at FPR 1e-4 the TPR of one training varies by 2-3x between
+seeds, so one seed says little). Background weights
 (mixture weights of the generated file) are used for the FPR. With ``--test-background`` the background
 efficiencies come from that independent file, else from the held-out test split of ``--background``.
 Results are also written to ``<out>/bench.json``.
 
     python scripts/bench_models.py --background bkg_100k.h5 --test-background bkg_test1.h5 bkg_test2.h5 \
-        --signals ato4l.h5 lq_btau.h5 --out /tmp/models/bench_run
+        --signals ato4l.h5 lq_btau.h5 --seeds 1 2 3 --out /tmp/models/bench_run
 """
 
 from __future__ import annotations
@@ -40,14 +43,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--config", help="ModelConfig YAML (default: the default DNN VAE)")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1],
+                   help="training seeds; with several, one run per seed (<out>/seed<N>) and the mean TPRs")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--bootstrap", type=int, default=100, help="resamplings for the q/f ratio's 68 %% interval")
     p.add_argument("--overwrite", action="store_true")
     return p.parse_args(argv)
 
 
-def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray) -> dict:
-    """{kind: {prefix: {auc, tpr@fpr (value, err)}}} for kinds present in both models."""
+def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray,
+                n_boot: int = 200) -> dict:
+    """{kind: {prefix: {auc, tpr@fpr (value, err)}, "ratio": {tpr@fpr: (q/f, lo, hi)}}} for kinds in both models.
+
+    The ratio's interval is the central 68 % of paired bootstrap resamplings (:func:`metrics.tpr_ratio`).
+    """
     kinds = sorted(k[len("quantized_"):] for k in sig if k.startswith("quantized_") and f"float_{k[10:]}" in sig)
     out: dict = {}
     for kind in kinds:
@@ -59,17 +68,17 @@ def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np
                 tpr, err, thr = metrics.tpr_at_fpr(b, s, fpr, bkg_weights=bkg_w, sig_weights=sig_w)
                 row[f"tpr@{fpr:g}"] = (tpr, err)
             out[kind][prefix] = row
+        out[kind]["ratio"] = {f"tpr@{fpr:g}": metrics.tpr_ratio(
+            bkg[f"float_{kind}"], sig[f"float_{kind}"], bkg[f"quantized_{kind}"], sig[f"quantized_{kind}"], fpr,
+            bkg_weights=bkg_w, sig_weights=sig_w, n_boot=n_boot) for fpr in FPRS}
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
-    test_fraction = 0.0 if args.test_background else 0.2
-    cfg = cfg.updated(epochs=args.epochs, seed=args.seed, val_fraction=0.1, test_fraction=test_fraction)
+def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path) -> dict:
+    """Train one seed into ``out``, print its table and return {config, n_train, ..., signals: {sample: table}}."""
+    cfg = cfg.updated(seed=seed)
     t0 = time.perf_counter()
-    out = train_run(args.background, args.out, cfg, signals=args.signals, overwrite=args.overwrite,
-                    threads=args.threads)
+    train_run(args.background, out, cfg, signals=args.signals, overwrite=args.overwrite, threads=args.threads)
     run = load_run(out)
     t_train = time.perf_counter() - t0
     if args.test_background:
@@ -81,27 +90,63 @@ def main(argv: list[str] | None = None) -> int:
         bkg = run.scores("background")
         bkg_w = bkg["weights"]
     n_train = run.metadata["split_sizes"]["train"]
-    print(f"trained {cfg.model} on {n_train} background events ({run.metadata['split_sizes']}) in {t_train:.0f} s; "
-          f"{len(bkg_w)} test background events (sum of weights {bkg_w.sum():.1f})")
-    header = f"{'signal':<14}{'score':<9}{'AUC f/q':>14}" + "".join(
-        f"{'TPR@' + format(f, 'g') + ' float':>22}{'quantized':>22}{'q/f':>7}" for f in FPRS)
+    print(f"seed {seed}: trained {cfg.model} on {n_train} background events ({run.metadata['split_sizes']}) in "
+          f"{t_train:.0f} s; {len(bkg_w)} test background events (sum of weights {bkg_w.sum():.1f})")
+    for fpr in FPRS:
+        if len(bkg_w) * fpr < 10:
+            print(f"note: FPR {fpr:g} leaves {len(bkg_w) * fpr:.1f} background events above the threshold; "
+                  f"its TPRs are dominated by background statistics")
+    header = f"{'signal':<18}{'score':<9}{'AUC f/q':>14}" + "".join(
+        f"{'TPR@' + format(f, 'g') + ' float':>22}{'quantized':>22}{'q/f [68% CI]':>20}" for f in FPRS)
     print(header)
     results: dict = {"config": cfg.to_dict(), "n_train": n_train, "n_test_background": int(len(bkg_w)), "signals": {}}
     for sample in run.samples():
         if sample == "background":
             continue
         sig = run.scores(sample)
-        table = score_table(bkg, bkg_w, sig, sig["weights"])
+        table = score_table(bkg, bkg_w, sig, sig["weights"], n_boot=args.bootstrap)
         results["signals"][sample] = table
         for kind, rows in table.items():
             f, q = rows["float"], rows["quantized"]
-            line = f"{sample:<14}{kind:<9}{f['auc']:>7.3f}/{q['auc']:<6.3f}"
+            line = f"{sample:<18}{kind:<9}{f['auc']:>7.3f}/{q['auc']:<6.3f}"
             for fpr in FPRS:
                 (tf, ef), (tq, eq) = f[f"tpr@{fpr:g}"], q[f"tpr@{fpr:g}"]
-                ratio = f"{tq / tf:7.2f}" if tf > 0 else f"{'n/a':>7}"
-                line += f"{tf:>13.4f} +- {ef:.4f}{tq:>13.4f} +- {eq:.4f}{ratio}"
+                r, lo, hi = rows["ratio"][f"tpr@{fpr:g}"]
+                ratio = f"{r:7.2f} [{lo:.2f},{hi:.2f}]" if tf > 0 else f"{'n/a':>20}"
+                line += f"{tf:>13.4f} +- {ef:.4f}{tq:>13.4f} +- {eq:.4f}{ratio:>20}"
             print(line)
-    write_text_atomic(Path(out) / "bench.json", json.dumps(results, indent=1) + "\n")
+    write_text_atomic(out / "bench.json", json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
+    """{sample: {kind: {float_tpr, quantized_tpr, ratio}}}: TPRs averaged over seeds and their ratio."""
+    summary: dict = {}
+    first = next(iter(per_seed.values()))
+    for sample, table in first["signals"].items():
+        for kind in table:
+            tf = np.mean([r["signals"][sample][kind]["float"][f"tpr@{fpr:g}"][0] for r in per_seed.values()])
+            tq = np.mean([r["signals"][sample][kind]["quantized"][f"tpr@{fpr:g}"][0] for r in per_seed.values()])
+            summary.setdefault(sample, {})[kind] = {"float_tpr": float(tf), "quantized_tpr": float(tq),
+                                                    "ratio": float(tq / tf) if tf > 0 else None}
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
+    cfg = cfg.updated(epochs=args.epochs, val_fraction=0.1, test_fraction=0.0 if args.test_background else 0.2)
+    out = Path(args.out)
+    per_seed = {seed: bench_seed(args, cfg, seed, out if len(args.seeds) == 1 else out / f"seed{seed}")
+                for seed in args.seeds}
+    if len(args.seeds) > 1:
+        summary = seed_summary(per_seed)
+        print(f"\nmean over seeds {args.seeds}, TPR at FPR {FPRS[0]:g}: float / quantized, ratio of the means")
+        for sample, kinds in summary.items():
+            for kind, row in kinds.items():
+                ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "n/a"
+                print(f"{sample:<18}{kind:<9}{row['float_tpr']:>10.4f}{row['quantized_tpr']:>10.4f}{ratio:>8}")
+        write_text_atomic(out / "bench_seeds.json", json.dumps({"seeds": args.seeds, "summary": summary}, indent=1) + "\n")
     return 0
 
 

@@ -144,3 +144,29 @@ def test_copy_weights_folds_batchnorm_into_the_quantized_layers():
     got = plain.predict(x, verbose=0)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)  # float32 arithmetic, two evaluation orders
     assert not np.allclose(want, plain.predict(x * 0, verbose=0))  # guard: the function is not constant
+
+
+def test_distillation_loss_is_the_squared_distance_per_event():
+    student = np.array([[1.0, 2.0, 0.0], [0.5, 0.5, 0.5]], np.float32)
+    teacher = np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]], np.float32)
+    assert losses.distillation(student, teacher).numpy().tolist() == [5.0, 0.0]
+    with pytest.raises(ValueError, match="distill"):
+        ModelConfig(distill=-1.0)
+
+
+def test_distilled_qat_follows_the_float_encoder_more_closely():
+    """QAT with the distillation term ends nearer to the float encoder than QAT without it (same seed)."""
+    from l1ad.models.train import configure_tensorflow, train_models
+    from synthetic_events import background
+
+    events = background(1200, seed=4)
+    gaps = {}
+    for distill in (0.0, 100.0):
+        cfg = ModelConfig(hidden=(16, 8), epochs=8, batch_size=128, seed=2, prune=0.0, distill=distill)
+        configure_tensorflow(cfg.seed)
+        trained = train_models(cfg, events[:1000], events[1000:], progress=False)
+        x = trained.input_format.to_model_input(events[1000:])
+        q, f = trained.encoder.predict(x, verbose=0), trained.float_encoder.predict(x, verbose=0)
+        gaps[distill] = float(np.mean(np.sum((q - f) ** 2, axis=1)))
+        assert ("distill" in trained.history["quantized"]) == (distill > 0)
+    assert gaps[100.0] < 0.8 * gaps[0.0], gaps

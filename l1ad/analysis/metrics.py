@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["roc_curve", "auc", "tpr_at_fpr", "sic_curve", "max_sic", "selection_efficiency"]
+__all__ = ["roc_curve", "auc", "tpr_at_fpr", "tpr_ratio", "sic_curve", "max_sic", "selection_efficiency"]
 
 
 def _checked(scores: np.ndarray, weights: np.ndarray | None, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +103,39 @@ def tpr_at_fpr(bkg: np.ndarray, sig: np.ndarray, fpr: float, bkg_weights: np.nda
     threshold = float(candidates[ok[0]])  # the maximum score always qualifies (fraction above it is 0)
     tpr, err = selection_efficiency(sig, threshold, sig_weights)
     return tpr, err, threshold
+
+
+def tpr_ratio(bkg_ref: np.ndarray, sig_ref: np.ndarray, bkg_new: np.ndarray, sig_new: np.ndarray, fpr: float,
+              bkg_weights: np.ndarray | None = None, sig_weights: np.ndarray | None = None,
+              n_boot: int = 200, seed: int = 0) -> tuple[float, float, float]:
+    """TPR of a new score over that of a reference score at the same ``fpr``, both evaluated on the SAME events
+    (e.g. quantized vs float model): ``(ratio, lo, hi)`` with the central 68 % interval from ``n_boot`` paired
+    bootstrap resamplings of background and signal events (the two scores share each resampling, so their
+    correlated fluctuations cancel). Resamplings where the reference TPR is 0 are skipped; NaN if all are.
+    """
+    bkg_ref, bkg_new, sig_ref, sig_new = (np.asarray(a) for a in (bkg_ref, bkg_new, sig_ref, sig_new))
+    if bkg_ref.shape != bkg_new.shape or sig_ref.shape != sig_new.shape:
+        raise ValueError(f"reference and new scores must be on the same events: background {bkg_ref.shape} vs "
+                         f"{bkg_new.shape}, signal {sig_ref.shape} vs {sig_new.shape}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    _, wb = _checked(bkg_ref, bkg_weights, "background")
+    _, ws = _checked(sig_ref, sig_weights, "signal")
+
+    def ratio(ib: np.ndarray | slice, isg: np.ndarray | slice) -> float:
+        ref = tpr_at_fpr(bkg_ref[ib], sig_ref[isg], fpr, wb[ib], ws[isg])[0]
+        new = tpr_at_fpr(bkg_new[ib], sig_new[isg], fpr, wb[ib], ws[isg])[0]
+        return new / ref if ref > 0 else float("nan")
+
+    central = ratio(slice(None), slice(None))
+    rng = np.random.default_rng(seed)
+    boots = np.array([ratio(rng.integers(0, wb.size, wb.size), rng.integers(0, ws.size, ws.size))
+                      for _ in range(n_boot)])
+    boots = boots[np.isfinite(boots)]
+    if boots.size == 0:
+        return central, float("nan"), float("nan")
+    lo, hi = np.percentile(boots, [16.0, 84.0])
+    return central, float(lo), float(hi)
 
 
 def sic_curve(bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None,

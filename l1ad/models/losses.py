@@ -50,6 +50,12 @@ def kl_divergence(mu: Any, logvar: Any) -> Any:
     return 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(logvar) - 1.0 - logvar, axis=-1)
 
 
+def distillation(student: Any, teacher: Any) -> Any:
+    """Per-event squared distance between the quantized (student) and float (teacher) encoder outputs."""
+    tf = keras_compat.tensorflow()
+    return tf.reduce_sum(tf.square(student - teacher), axis=-1)
+
+
 def vae_loss(reconstruction: Any, kl: Any, beta: float) -> Any:
     """(1 - beta) * reconstruction + beta * kl, elementwise (reconstruction = :func:`masked_sse`)."""
     return (1.0 - beta) * reconstruction + beta * kl

@@ -4,7 +4,9 @@ One :class:`AutoencoderTrainer` (a ``keras.Model`` with its own train/test steps
 pair: AE loss = masked MSE; VAE loss = (1 - beta) * masked SSE + beta * KL (see :mod:`l1ad.models.losses`)
 with the reparametrization
 ``z = mu + exp(logvar / 2) * eps`` (validation uses ``z = mu``). Early stopping on the validation loss
-restores the best weights. Progress is shown with tqdm. Determinism: ``keras.utils.set_random_seed`` +
+restores the best weights. With ``distill`` > 0, QAT adds ``distill`` x |quantized - float encoder output|^2
+(knowledge distillation from the frozen float encoder), so that the firmware scores follow the float ones
+event by event. Progress is shown with tqdm. Determinism: ``keras.utils.set_random_seed`` +
 ``tf.config.experimental.enable_op_determinism`` (same seed, same data, same machine -> same weights).
 
 :func:`train_run` is the Python API behind ``l1ad train``: events file(s) in, run directory out.
@@ -44,11 +46,14 @@ def _trainer_class() -> type:
     class AutoencoderTrainer(keras.Model):
         """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask]."""
 
-        def __init__(self, encoder: Any, decoder: Any, latent: int, variational: bool, beta: float, **kw: Any):
+        def __init__(self, encoder: Any, decoder: Any, latent: int, variational: bool, beta: float,
+                     teacher: Any = None, distill: float = 0.0, **kw: Any):
             super().__init__(**kw)
             self.encoder, self.decoder = encoder, decoder
             self.latent, self.variational, self.beta = latent, variational, float(beta)
-            self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "mse", "kl")}
+            self.teacher, self.distill = teacher, float(distill)
+            names = ("loss", "mse", "kl") + (("distill",) if teacher is not None else ())
+            self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
         @property
         def metrics(self) -> list:
@@ -65,25 +70,29 @@ def _trainer_class() -> type:
                 z, kl = mu, tf.zeros_like(mu[:, 0])
             mse = losses.masked_mse(y, self.decoder(z, training=training))
             per_event = losses.vae_loss(mse * float(N_INPUTS), kl, self.beta) if self.variational else mse
-            return tf.reduce_mean(per_event), tf.reduce_mean(mse), tf.reduce_mean(kl)
+            terms = {"loss": tf.reduce_mean(per_event), "mse": tf.reduce_mean(mse), "kl": tf.reduce_mean(kl)}
+            if self.teacher is not None:
+                terms["distill"] = tf.reduce_mean(losses.distillation(enc, self.teacher(x, training=False)))
+                terms["loss"] = terms["loss"] + self.distill * terms["distill"]
+            return terms
 
-        def _record(self, loss: Any, mse: Any, kl: Any) -> dict:
-            for name, value in (("loss", loss), ("mse", mse), ("kl", kl)):
+        def _record(self, terms: dict) -> dict:
+            for name, value in terms.items():
                 self.trackers[name].update_state(value)
             return {name: t.result() for name, t in self.trackers.items()}
 
         def train_step(self, data: Any) -> dict:
             x, y = data
             with tf.GradientTape() as tape:
-                loss, mse, kl = self._loss_terms(x, y, training=True)
-                total = loss + tf.add_n(self.losses) if self.losses else loss
+                terms = self._loss_terms(x, y, training=True)
+                total = terms["loss"] + tf.add_n(self.losses) if self.losses else terms["loss"]
             grads = tape.gradient(total, self.trainable_weights)
             self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-            return self._record(loss, mse, kl)
+            return self._record(terms)
 
         def test_step(self, data: Any) -> dict:
             x, y = data
-            return self._record(*self._loss_terms(x, y, training=False))
+            return self._record(self._loss_terms(x, y, training=False))
 
         def call(self, x: Any, training: bool = False) -> Any:
             return self.decoder(self.encoder(x, training=training)[:, : self.latent], training=training)
@@ -132,8 +141,13 @@ def fit_pair(
     desc: str,
     progress: bool = True,
     prune: float = 0.0,
+    teacher: Any = None,
 ) -> tuple[Any, Any, dict[str, list[float]]]:
-    """Train an encoder/decoder pair; returns (encoder, decoder, history). ``prune`` > 0: magnitude pruning."""
+    """Train an encoder/decoder pair; returns (encoder, decoder, history). ``prune`` > 0: magnitude pruning.
+
+    ``teacher`` (a trained float encoder, kept frozen): adds ``cfg.distill`` x the squared distance of the
+    encoder outputs to the teacher's to the loss, so that the quantized scores follow the float ones.
+    """
     keras = keras_compat.keras()
     callbacks: list = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
@@ -144,10 +158,14 @@ def fit_pair(
 
         encoder, decoder, prune_callbacks = pruning.wrap(encoder, decoder, prune, cfg, n_train=len(train[0]))
         callbacks = prune_callbacks + callbacks[1:]  # early stopping would fight the pruning schedule
-    trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta)
+    if teacher is not None:
+        teacher.trainable = False
+    trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill)
     trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
     hist = trainer.fit(train[0], train[1], validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
                        shuffle=True, callbacks=callbacks, verbose=0)
+    if teacher is not None:
+        teacher.trainable = True
     if prune > 0:
         from l1ad.models import pruning
 
@@ -230,8 +248,9 @@ def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress:
         if float_enc is not None and cfg.qat_from_float:  # fine-tune the trained float model, BN folded
             copy_weights(float_enc, q_enc)
             copy_weights(float_dec, q_dec)
+        teacher = float_enc if cfg.distill > 0 else None
         q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
-                                                      f"QAT {cfg.model}", progress, prune=cfg.prune)
+                                                      f"QAT {cfg.model}", progress, prune=cfg.prune, teacher=teacher)
     timings["train_quantized_s"] = time.perf_counter() - t0
     return TrainedModels(cfg, fmt, q_enc, q_dec, float_enc, float_dec, history, timings)
 
