@@ -170,3 +170,14 @@ def test_distilled_qat_follows_the_float_encoder_more_closely():
         gaps[distill] = float(np.mean(np.sum((q - f) ** 2, axis=1)))
         assert ("distill" in trained.history["quantized"]) == (distill > 0)
     assert gaps[100.0] < 0.8 * gaps[0.0], gaps
+
+
+def test_first_layer_weight_bits_sets_only_the_first_encoder_layer():
+    cfg = ModelConfig(hidden=(8, 4), latent=2, weight_bits=3, first_layer_weight_bits=6)
+    enc = builders.build_encoder(cfg, quantized=True)
+    bits = {layer.name: layer.kernel_quantizer_internal.bits for layer in enc.layers if hasattr(layer, "kernel")}
+    assert bits == {"enc_dense0": 6, "enc_dense1": 3, "enc_head": 3}
+    assert builders.build_encoder(dataclasses.replace(cfg, first_layer_weight_bits=None), True).get_layer(
+        "enc_dense0").kernel_quantizer_internal.bits == 3
+    with pytest.raises(ValueError, match="first_layer_weight_bits"):
+        ModelConfig(first_layer_weight_bits=1)

@@ -29,6 +29,7 @@ def _quantizers(cfg: ModelConfig) -> dict[str, Any]:
     return {
         "input": qk.quantized_bits(cfg.input_bits, cfg.input_integer - 1, alpha=1),
         "kernel": qk.quantized_bits(cfg.weight_bits, cfg.weight_integer, alpha=1),
+        "first_kernel": qk.quantized_bits(cfg.first_layer_weight_bits or cfg.weight_bits, cfg.weight_integer, alpha=1),
         "bias": qk.quantized_bits(cfg.bias_bits, cfg.bias_integer, alpha=1),
         "relu": qk.quantized_relu(cfg.act_bits, cfg.act_integer),
         "output": qk.quantized_bits(cfg.output_bits, cfg.output_integer, alpha=1),
@@ -49,20 +50,21 @@ def _float_block(x: Any, cfg: ModelConfig, name: str) -> Any:
     return keras.layers.ReLU(name=f"{name}_act")(x)
 
 
-def _dense(units: int, cfg: ModelConfig, quantized: bool, name: str, q: dict | None, x: Any, act: bool) -> Any:
+def _dense(units: int, cfg: ModelConfig, quantized: bool, name: str, q: dict | None, x: Any, act: bool,
+           kernel: str = "kernel") -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
-        x = qk.QDense(units, kernel_quantizer=q["kernel"], bias_quantizer=q["bias"], name=name)(x)
+        x = qk.QDense(units, kernel_quantizer=q[kernel], bias_quantizer=q["bias"], name=name)(x)
         return qk.QActivation(q["relu"], name=f"{name}_relu")(x) if act else x
     x = keras.layers.Dense(units, name=name)(x)
     return _float_block(x, cfg, name) if act else x
 
 
 def _conv(filters: int, kernel: tuple[int, int], padding: str, cfg: ModelConfig, quantized: bool, name: str,
-          q: dict | None, x: Any, act: bool = True) -> Any:
+          q: dict | None, x: Any, act: bool = True, kernel_key: str = "kernel") -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
-        x = qk.QConv2D(filters, kernel, padding=padding, kernel_quantizer=q["kernel"], bias_quantizer=q["bias"],
+        x = qk.QConv2D(filters, kernel, padding=padding, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"],
                        name=name)(x)
         return qk.QActivation(q["relu"], name=f"{name}_relu")(x) if act else x
     x = keras.layers.Conv2D(filters, kernel, padding=padding, name=name)(x)
@@ -77,13 +79,13 @@ def build_encoder(cfg: ModelConfig, quantized: bool) -> Any:
     x = qk.QActivation(q["input"], name="input_quant")(inp) if quantized else inp
     if cfg.convolutional:
         x = keras.layers.Reshape(IMAGE_SHAPE, name="to_image")(x)
-        x = _conv(cfg.conv_filters[0], (3, 3), "same", cfg, quantized, "enc_conv0", q, x)
+        x = _conv(cfg.conv_filters[0], (3, 3), "same", cfg, quantized, "enc_conv0", q, x, kernel_key="first_kernel")
         x = keras.layers.MaxPooling2D(POOL, name="enc_pool")(x)
         x = _conv(cfg.conv_filters[1], (3, 1), "valid", cfg, quantized, "enc_conv1", q, x)
         x = keras.layers.Flatten(name="enc_flatten")(x)
     else:
         for i, width in enumerate(cfg.hidden):
-            x = _dense(width, cfg, quantized, f"enc_dense{i}", q, x, act=True)
+            x = _dense(width, cfg, quantized, f"enc_dense{i}", q, x, act=True, kernel="kernel" if i else "first_kernel")
     x = _dense(head_units(cfg), cfg, quantized, "enc_head", q, x, act=False)
     if quantized:
         x = qk.QActivation(q["output"], name="enc_head_quant")(x)
