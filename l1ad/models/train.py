@@ -159,13 +159,15 @@ def fit_pair(
         encoder, decoder, prune_callbacks = pruning.wrap(encoder, decoder, prune, cfg, n_train=len(train[0]))
         callbacks = prune_callbacks + callbacks[1:]  # early stopping would fight the pruning schedule
     if teacher is not None:
-        teacher.trainable = False
-    trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill)
-    trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
-    hist = trainer.fit(train[0], train[1], validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                       shuffle=True, callbacks=callbacks, verbose=0)
-    if teacher is not None:
-        teacher.trainable = True
+        teacher.trainable = False  # its weights stay out of the optimizer
+    try:
+        trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill)
+        trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
+        hist = trainer.fit(train[0], train[1], validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                           shuffle=True, callbacks=callbacks, verbose=0)
+    finally:
+        if teacher is not None:
+            teacher.trainable = True
     if prune > 0:
         from l1ad.models import pruning
 
