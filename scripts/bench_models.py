@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray,
-                n_boot: int = 200) -> dict:
+                n_boot: int = 100) -> dict:
     """{kind: {prefix: {auc, tpr@fpr (value, err)}, "ratio": {tpr@fpr: (q/f, lo, hi)}}} for kinds in both models.
 
     The ratio's interval is the central 68 % of paired bootstrap resamplings (:func:`metrics.tpr_ratio`).
@@ -74,18 +74,21 @@ def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np
     return out
 
 
-def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path) -> dict:
-    """Train one seed into ``out``, print its table and return {config, n_train, ..., signals: {sample: table}}."""
+def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path,
+               test: tuple[np.ndarray, np.ndarray] | None) -> dict:
+    """Train one seed into ``out``, print its table and return {config, n_train, ..., signals: {sample: table}}.
+
+    ``test``: (events, weights) of the independent test background, or None for the run's own test split.
+    """
     cfg = cfg.updated(seed=seed)
     t0 = time.perf_counter()
     train_run(args.background, out, cfg, signals=args.signals, overwrite=args.overwrite, threads=args.threads)
     run = load_run(out)
     t_train = time.perf_counter() - t0
-    if args.test_background:
-        events = np.concatenate([adc2021.read_particles(f) for f in args.test_background])
+    if test is not None:
+        events, bkg_w = test
         bkg = {f"{prefix}_{k}": v for prefix, q in (("quantized", True), ("float", False))
                for k, v in run.score(events, quantized=q).items()}
-        bkg_w = np.concatenate([adc2021.read_weights(f) for f in args.test_background])
     else:
         bkg = run.scores("background")
         bkg_w = bkg["weights"]
@@ -137,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
     cfg = cfg.updated(epochs=args.epochs, val_fraction=0.1, test_fraction=0.0 if args.test_background else 0.2)
     out = Path(args.out)
-    per_seed = {seed: bench_seed(args, cfg, seed, out if len(args.seeds) == 1 else out / f"seed{seed}")
+    test = None
+    if args.test_background:
+        test = (np.concatenate([adc2021.read_particles(f) for f in args.test_background]),
+                np.concatenate([adc2021.read_weights(f) for f in args.test_background]))
+    per_seed = {seed: bench_seed(args, cfg, seed, out if len(args.seeds) == 1 else out / f"seed{seed}", test)
                 for seed in args.seeds}
     if len(args.seeds) > 1:
         summary = seed_summary(per_seed)

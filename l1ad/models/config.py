@@ -88,12 +88,8 @@ class ModelConfig:
             raise ValueError("distill > 0 needs the trained float encoder as teacher: set train_float true or distill 0")
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune (target sparsity) must be in [0, 1), got {self.prune}")
-        if self.first_layer_weight_bits is not None:
-            self.first_layer_weight_bits = int(self.first_layer_weight_bits)
-            if not 2 <= self.first_layer_weight_bits <= 32:
-                raise ValueError(f"first_layer_weight_bits must be in [2, 32], got {self.first_layer_weight_bits}")
-        for name in ("weight_bits", "bias_bits", "act_bits", "output_bits", "input_bits"):
-            if not 2 <= getattr(self, name) <= 32:
+        for name in ("weight_bits", "first_layer_weight_bits", "bias_bits", "act_bits", "output_bits", "input_bits"):
+            if getattr(self, name) is not None and not 2 <= getattr(self, name) <= 32:
                 raise ValueError(f"{name} must be in [2, 32], got {getattr(self, name)}")
         if not (0 < self.val_fraction < 1 and 0 <= self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1):
             raise ValueError("val_fraction and test_fraction must be fractions summing to less than 1")
