@@ -51,10 +51,10 @@ def _float_block(x: Any, cfg: ModelConfig, name: str) -> Any:
 
 
 def _dense(units: int, cfg: ModelConfig, quantized: bool, name: str, q: dict | None, x: Any, act: bool,
-           kernel: str = "kernel") -> Any:
+           kernel_key: str = "kernel") -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
-        x = qk.QDense(units, kernel_quantizer=q[kernel], bias_quantizer=q["bias"], name=name)(x)
+        x = qk.QDense(units, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"], name=name)(x)
         return qk.QActivation(q["relu"], name=f"{name}_relu")(x) if act else x
     x = keras.layers.Dense(units, name=name)(x)
     return _float_block(x, cfg, name) if act else x
@@ -85,7 +85,8 @@ def build_encoder(cfg: ModelConfig, quantized: bool) -> Any:
         x = keras.layers.Flatten(name="enc_flatten")(x)
     else:
         for i, width in enumerate(cfg.hidden):
-            x = _dense(width, cfg, quantized, f"enc_dense{i}", q, x, act=True, kernel="kernel" if i else "first_kernel")
+            x = _dense(width, cfg, quantized, f"enc_dense{i}", q, x, act=True,
+                       kernel_key="kernel" if i else "first_kernel")
     x = _dense(head_units(cfg), cfg, quantized, "enc_head", q, x, act=False)
     if quantized:
         x = qk.QActivation(q["output"], name="enc_head_quant")(x)
