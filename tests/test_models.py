@@ -154,6 +154,23 @@ def test_distillation_loss_is_the_squared_distance_per_event():
         ModelConfig(distill=-1.0)
 
 
+def test_tail_weights_are_a_batch_softmax_of_the_teacher_score():
+    score = np.array([0.0, np.log(3.0)], np.float32)
+    np.testing.assert_allclose(losses.tail_weights(score, 1.0).numpy(), [0.5, 1.5], rtol=1e-6)
+    assert losses.tail_weights(score, 0.0).numpy().tolist() == [1.0, 1.0]
+    extreme = losses.tail_weights(np.array([1e4, 0.0, 0.0, 0.0], np.float32), 1.0).numpy()
+    assert extreme.tolist() == [4.0, 0.0, 0.0, 0.0]  # no overflow: all weight on the outlier
+    with pytest.raises(ValueError, match="distill_tail"):
+        ModelConfig(distill_tail=-0.5)
+
+
+def test_teacher_score_is_the_kl_for_a_vae_and_half_mu2_for_an_ae():
+    out = np.array([[1.0, -2.0, 0.0, np.log(2.0)]], np.float32)  # mu = (1, -2), logvar = (0, ln 2)
+    want_kl = 0.5 * ((1.0 + 1.0 - 1.0 - 0.0) + (4.0 + 2.0 - 1.0 - np.log(2.0)))
+    np.testing.assert_allclose(losses.teacher_score(out, 2, True).numpy(), [want_kl], rtol=1e-6)
+    np.testing.assert_allclose(losses.teacher_score(out[:, :2], 2, False).numpy(), [2.5], rtol=1e-6)
+
+
 def test_distilled_qat_follows_the_float_encoder_more_closely():
     """QAT with the distillation term ends nearer to the float encoder than QAT without it (same seed)."""
     from l1ad.models.train import configure_tensorflow, train_models

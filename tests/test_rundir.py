@@ -146,6 +146,12 @@ def test_cnn_ae_trains_and_is_flagged_not_deployable(files, tmp_path):
     assert run.encoder.output_shape == (None, 2)
 
 
+def test_distillation_options_reach_the_run_config(files, tmp_path):
+    run = _train_kind(files, tmp_path, "--distill", "3", "--distill-tail", "0.5")
+    assert (run.config.distill, run.config.distill_tail) == (3.0, 0.5)
+    assert "distill" in run.history["quantized"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [("--model", "dnn-ae"), ("--model", "cnn-vae"), ("--prune", "0.5"),
                                    ("--quantization", "ptq", "--prune", "0")])  # plain PTQ: no fine-tuning

@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prune", type=float, help="target sparsity of magnitude pruning, e.g. 0.5")
     parser.add_argument("--distill", type=float,
                         help="QAT: weight of the |quantized - float encoder output|^2 term (0 = off)")
+    parser.add_argument("--distill-tail", type=float,
+                        help="QAT: distillation event weights ~ exp(distill_tail x float score) (0 = uniform)")
     parser.add_argument("--max-events", type=int, help="use at most this many background events")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
     cfg = cfg.updated(model=args.model, epochs=args.epochs, beta=args.beta, weight_bits=args.bits,
                       latent=args.latent, hidden=args.hidden, quantization=args.quantization, prune=args.prune,
-                      distill=args.distill, max_events=args.max_events, seed=args.seed)
+                      distill=args.distill, distill_tail=args.distill_tail, max_events=args.max_events, seed=args.seed)
     out = train_run(args.data, args.out, cfg, signals=args.signals, progress=not args.no_progress,
                     overwrite=args.overwrite)
     from l1ad.models.rundir import load_run

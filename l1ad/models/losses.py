@@ -56,6 +56,25 @@ def distillation(student: Any, teacher: Any) -> Any:
     return tf.reduce_sum(tf.square(student - teacher), axis=-1)
 
 
+def teacher_score(teacher: Any, latent: int, variational: bool) -> Any:
+    """The teacher's anomaly score per event: KL for a VAE encoder, sum(mu^2) / 2 for an AE encoder."""
+    tf = keras_compat.tensorflow()
+    if variational:
+        return kl_divergence(teacher[:, :latent], teacher[:, latent:])
+    return 0.5 * tf.reduce_sum(tf.square(teacher[:, :latent]), axis=-1)
+
+
+def tail_weights(score: Any, tail: float) -> Any:
+    """Per-event weights ``n * softmax(tail * score)`` over the batch: mean 1, growing as exp(tail * score).
+
+    They concentrate the distillation on the events the trigger threshold sits among (the high-score tail);
+    ``tail = 0`` gives uniform weights. The softmax form cannot overflow for any score.
+    """
+    tf = keras_compat.tensorflow()
+    n = tf.cast(tf.shape(score)[0], score.dtype)
+    return n * tf.nn.softmax(tail * score)
+
+
 def vae_loss(reconstruction: Any, kl: Any, beta: float) -> Any:
     """(1 - beta) * reconstruction + beta * kl, elementwise (reconstruction = :func:`masked_sse`)."""
     return (1.0 - beta) * reconstruction + beta * kl

@@ -6,7 +6,8 @@ with the reparametrization
 ``z = mu + exp(logvar / 2) * eps`` (validation uses ``z = mu``). Early stopping on the validation loss
 restores the best weights. With ``distill`` > 0, QAT adds ``distill`` x |quantized - float encoder output|^2
 (knowledge distillation from the frozen float encoder), so that the firmware scores follow the float ones
-event by event. Progress is shown with tqdm. Determinism: ``keras.utils.set_random_seed`` +
+event by event; ``distill_tail`` weights each event by exp(distill_tail x teacher score) (normalized over the
+batch), so the match is closest in the high-score tail where the trigger threshold lies. Progress is shown with tqdm. Determinism: ``keras.utils.set_random_seed`` +
 ``tf.config.experimental.enable_op_determinism`` (same seed, same data, same machine -> same weights).
 
 :func:`train_run` is the Python API behind ``l1ad train``: events file(s) in, run directory out.
@@ -47,11 +48,11 @@ def _trainer_class() -> type:
         """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask]."""
 
         def __init__(self, encoder: Any, decoder: Any, latent: int, variational: bool, beta: float,
-                     teacher: Any = None, distill: float = 0.0, **kw: Any):
+                     teacher: Any = None, distill: float = 0.0, distill_tail: float = 0.0, **kw: Any):
             super().__init__(**kw)
             self.encoder, self.decoder = encoder, decoder
             self.latent, self.variational, self.beta = latent, variational, float(beta)
-            self.teacher, self.distill = teacher, float(distill)
+            self.teacher, self.distill, self.distill_tail = teacher, float(distill), float(distill_tail)
             names = ("loss", "mse", "kl") + (("distill",) if teacher is not None else ())
             self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
@@ -72,7 +73,12 @@ def _trainer_class() -> type:
             per_event = losses.vae_loss(mse * float(N_INPUTS), kl, self.beta) if self.variational else mse
             terms = {"loss": tf.reduce_mean(per_event), "mse": tf.reduce_mean(mse), "kl": tf.reduce_mean(kl)}
             if self.teacher is not None:
-                terms["distill"] = tf.reduce_mean(losses.distillation(enc, self.teacher(x, training=False)))
+                target = self.teacher(x, training=False)
+                gap = losses.distillation(enc, target)
+                if self.distill_tail > 0:
+                    score = losses.teacher_score(target, self.latent, self.variational)
+                    gap = gap * losses.tail_weights(score, self.distill_tail)
+                terms["distill"] = tf.reduce_mean(gap)
                 terms["loss"] = terms["loss"] + self.distill * terms["distill"]
             return terms
 
@@ -146,7 +152,8 @@ def fit_pair(
     """Train an encoder/decoder pair; returns (encoder, decoder, history). ``prune`` > 0: magnitude pruning.
 
     ``teacher`` (a trained float encoder, kept frozen): adds ``cfg.distill`` x the squared distance of the
-    encoder outputs to the teacher's to the loss, so that the quantized scores follow the float ones.
+    encoder outputs to the teacher's to the loss, so that the quantized scores follow the float ones; each
+    event's distance is weighted by ``losses.tail_weights(teacher score, cfg.distill_tail)``.
     """
     keras = keras_compat.keras()
     callbacks: list = [
@@ -161,7 +168,8 @@ def fit_pair(
     if teacher is not None:
         teacher.trainable = False  # its weights stay out of the optimizer
     try:
-        trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill)
+        trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill,
+                                   cfg.distill_tail)
         trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
         hist = trainer.fit(train[0], train[1], validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
                            shuffle=True, callbacks=callbacks, verbose=0)
