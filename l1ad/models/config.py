@@ -25,11 +25,12 @@ class ModelConfig:
 
     The default quantization is sized for the L1 trigger (README, "RTL"): 10-bit inputs, 4-bit weights,
     6-bit activations, 10-bit latent outputs and 75 % magnitude pruning, trained quantization-aware starting
-    from the trained float model with a distillation term (weight 10) that pulls the quantized encoder outputs
-    onto the float ones. beta = 0.1 keeps the latent informative (at 0.5 the VAE nearly collapses and its small
-    mu variations vanish below the 1/64 latent lsb). With the score compare inside the pipeline this meets
-    25 ns at 200 MHz and < 1 % of a VU9P for mu2. 5-bit weights with 60 % pruning follow the float model more
-    closely but need 30 ns (README, "Models").
+    from the trained float model. A strong distillation term (weight 100; events weighted towards the float
+    model's high-score tail, ``distill_tail``) pulls the quantized encoder outputs onto the float ones: with it
+    the quantized TPR at FPR 1e-4 matches the float one (README, "Models"); with weight 10 it kept ~2/3.
+    beta = 0.1 keeps the latent informative (at 0.5 the VAE nearly collapses and its small mu variations vanish
+    below the 1/64 latent lsb). With the score compare inside the pipeline this meets 25 ns at 200 MHz and
+    < 1 % of a VU9P for mu2.
     """
 
     model: str = "dnn-vae"
@@ -54,7 +55,8 @@ class ModelConfig:
     quantization: str = "qat"                 # qat: train quantized model | ptq: quantize the float weights
     prune: float = 0.75                       # target sparsity of magnitude pruning (0 = off)
     qat_from_float: bool = True               # QAT starts from the trained float model (BN folded)
-    distill: float = 10.0                     # QAT loss += distill x |quantized - float output|^2 (not PTQ)
+    distill: float = 100.0                    # QAT loss += distill x |quantized - float output|^2 (not PTQ)
+    distill_tail: float = 1.0                 # distillation event weights ~ exp(distill_tail x float score)
     # training
     beta: float = 0.1                         # VAE loss = (1 - beta) * masked SSE + beta * KL
     epochs: int = 60
@@ -84,6 +86,8 @@ class ModelConfig:
             raise ValueError(f"beta must be in [0, 1], got {self.beta}")
         if not self.distill >= 0.0:
             raise ValueError(f"distill must be >= 0, got {self.distill}")
+        if not 0.0 <= self.distill_tail <= 100.0:
+            raise ValueError(f"distill_tail must be in [0, 100], got {self.distill_tail}")
         if self.distill > 0 and self.quantization == "qat" and not self.train_float:
             raise ValueError("distill > 0 needs the trained float encoder as teacher: set train_float true or distill 0")
         if not 0.0 <= self.prune < 1.0:
