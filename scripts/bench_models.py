@@ -4,8 +4,8 @@ Trains (``l1ad.models.train.train_run``) on a background file, then prints for e
 (kl, rz, mu2, and mse for the AE/VAE reconstruction) the AUC and the TPR at FPR 1e-4 and 1e-5 of the float
 and the quantized model, with the ratio quantized/float (target: >= 0.95 at FPR 1e-4) and its 68 % interval
 from paired bootstrap resampling of the test events. With several ``--seeds`` it trains one model per seed and
-also prints the seed-averaged TPRs and their ratio (at FPR 1e-4 the TPR of one training varies by 2-3x between
-seeds, so one seed says little). Background weights
+also prints the seed-averaged TPRs and their ratio, and the per-seed ratios with their mean and standard error
+(at FPR 1e-4 the TPR of one training varies by 2-3x between seeds, so one seed says little). Background weights
 (mixture weights of the generated file) are used for the FPR. With ``--test-background`` the background
 efficiencies come from that independent file, else from the held-out test split of ``--background``.
 Results are also written to ``<out>/bench.json``.
@@ -123,15 +123,25 @@ def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path,
 
 
 def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
-    """{sample: {kind: {float_tpr, quantized_tpr, ratio}}}: TPRs averaged over seeds and their ratio."""
+    """{sample: {kind: {float_tpr, quantized_tpr, ratio, seed_ratios, mean_ratio, mean_ratio_err}}}.
+
+    ``ratio`` is that of the seed-averaged TPRs; ``seed_ratios`` the per-seed ratios (None where the float TPR
+    is 0), ``mean_ratio`` their mean and ``mean_ratio_err`` its standard error (None with fewer than 2 seeds).
+    """
     summary: dict = {}
     first = next(iter(per_seed.values()))
     for sample, table in first["signals"].items():
         for kind in table:
-            tf = np.mean([r["signals"][sample][kind]["float"][f"tpr@{fpr:g}"][0] for r in per_seed.values()])
-            tq = np.mean([r["signals"][sample][kind]["quantized"][f"tpr@{fpr:g}"][0] for r in per_seed.values()])
-            summary.setdefault(sample, {})[kind] = {"float_tpr": float(tf), "quantized_tpr": float(tq),
-                                                    "ratio": float(tq / tf) if tf > 0 else None}
+            tf = [r["signals"][sample][kind]["float"][f"tpr@{fpr:g}"][0] for r in per_seed.values()]
+            tq = [r["signals"][sample][kind]["quantized"][f"tpr@{fpr:g}"][0] for r in per_seed.values()]
+            seed_ratios = [q / f if f > 0 else None for f, q in zip(tf, tq)]
+            valid = np.array([r for r in seed_ratios if r is not None])
+            summary.setdefault(sample, {})[kind] = {
+                "float_tpr": float(np.mean(tf)), "quantized_tpr": float(np.mean(tq)),
+                "ratio": float(np.mean(tq) / np.mean(tf)) if np.mean(tf) > 0 else None,
+                "seed_ratios": seed_ratios,
+                "mean_ratio": float(valid.mean()) if valid.size else None,
+                "mean_ratio_err": float(valid.std(ddof=1) / np.sqrt(valid.size)) if valid.size > 1 else None}
     return summary
 
 
@@ -148,11 +158,16 @@ def main(argv: list[str] | None = None) -> int:
                 for seed in args.seeds}
     if len(args.seeds) > 1:
         summary = seed_summary(per_seed)
-        print(f"\nmean over seeds {args.seeds}, TPR at FPR {FPRS[0]:g}: float / quantized, ratio of the means")
+        print(f"\nmean over seeds {args.seeds}, TPR at FPR {FPRS[0]:g}: float / quantized, ratio of the means, "
+              "per-seed ratios, their mean +- standard error")
         for sample, kinds in summary.items():
             for kind, row in kinds.items():
                 ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "n/a"
-                print(f"{sample:<18}{kind:<9}{row['float_tpr']:>10.4f}{row['quantized_tpr']:>10.4f}{ratio:>8}")
+                seeds = " ".join("n/a" if r is None else f"{r:.2f}" for r in row["seed_ratios"])
+                mean = "n/a" if row["mean_ratio"] is None else f"{row['mean_ratio']:.2f}"
+                err = "" if row["mean_ratio_err"] is None else f" +- {row['mean_ratio_err']:.2f}"
+                print(f"{sample:<18}{kind:<9}{row['float_tpr']:>10.4f}{row['quantized_tpr']:>10.4f}{ratio:>8}"
+                      f"   [{seeds}]  {mean}{err}")
         write_text_atomic(out / "bench_seeds.json", json.dumps({"seeds": args.seeds, "summary": summary}, indent=1) + "\n")
     return 0
 
