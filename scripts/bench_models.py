@@ -134,11 +134,11 @@ def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
         for kind in table:
             tf = [r["signals"][sample][kind]["float"][f"tpr@{fpr:g}"][0] for r in per_seed.values()]
             tq = [r["signals"][sample][kind]["quantized"][f"tpr@{fpr:g}"][0] for r in per_seed.values()]
+            mean_f, mean_q = float(np.mean(tf)), float(np.mean(tq))
             seed_ratios = [q / f if f > 0 else None for f, q in zip(tf, tq)]
             valid = np.array([r for r in seed_ratios if r is not None])
             summary.setdefault(sample, {})[kind] = {
-                "float_tpr": float(np.mean(tf)), "quantized_tpr": float(np.mean(tq)),
-                "ratio": float(np.mean(tq) / np.mean(tf)) if np.mean(tf) > 0 else None,
+                "float_tpr": mean_f, "quantized_tpr": mean_q, "ratio": mean_q / mean_f if mean_f > 0 else None,
                 "seed_ratios": seed_ratios,
                 "mean_ratio": float(valid.mean()) if valid.size else None,
                 "mean_ratio_err": float(valid.std(ddof=1) / np.sqrt(valid.size)) if valid.size > 1 else None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -113,6 +114,19 @@ def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         rundir.write_run(tmp_path / "x", Trained, {"background": {"a": np.zeros(2)}}, {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_written_before_distillation_settings_reports_none(run_dir, tmp_path):
+    current = rundir.load_run(run_dir).config
+    assert (current.distill, current.distill_tail) == (100.0, 1.0)
+    older = tmp_path / "older"
+    shutil.copytree(run_dir, older)
+    saved = json.loads((older / "config.json").read_text())
+    for key in ("distill", "distill_tail"):
+        saved.pop(key)
+    (older / "config.json").write_text(json.dumps(saved))
+    cfg = rundir.load_run(older).config
+    assert (cfg.distill, cfg.distill_tail) == (0.0, 0.0)
 
 
 def test_missing_or_incomplete_run_directory(tmp_path):

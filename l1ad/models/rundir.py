@@ -40,6 +40,11 @@ PACKAGES = ("l1ad", "numpy", "tensorflow", "tf_keras", "qkeras", "h5py", "hls4ml
             "tensorflow_model_optimization")
 
 
+#: Settings added to ModelConfig after run directories were first written, with the value that reproduces how a
+#: run without them was trained (no distillation), so that an older run's ``config`` still describes it.
+OLDER_RUN_SETTINGS: dict[str, Any] = {"distill": 0.0, "distill_tail": 0.0}
+
+
 class RunDirError(OSError):
     """A run directory is missing, incomplete, or would be overwritten."""
 
@@ -200,7 +205,8 @@ class Run:
 
     @functools.cached_property
     def config(self) -> ModelConfig:
-        return ModelConfig.from_dict({k: v for k, v in self.raw_config.items() if k != "deployable"})
+        saved = {k: v for k, v in self.raw_config.items() if k != "deployable"}
+        return ModelConfig.from_dict({**OLDER_RUN_SETTINGS, **saved})
 
     @property
     def deployable(self) -> bool:

@@ -7,8 +7,9 @@ with the reparametrization
 restores the best weights. With ``distill`` > 0, QAT adds ``distill`` x |quantized - float encoder output|^2
 (knowledge distillation from the frozen float encoder), so that the firmware scores follow the float ones
 event by event; ``distill_tail`` weights each event by exp(distill_tail x teacher score) (normalized over the
-batch), so the match is closest in the high-score tail where the trigger threshold lies. Progress is shown with tqdm. Determinism: ``keras.utils.set_random_seed`` +
-``tf.config.experimental.enable_op_determinism`` (same seed, same data, same machine -> same weights).
+batch), so the match is closest in the high-score tail where the trigger threshold lies. Progress is shown with
+tqdm. Determinism: ``keras.utils.set_random_seed`` + ``tf.config.experimental.enable_op_determinism`` (same seed,
+same data, same machine -> same weights).
 
 :func:`train_run` is the Python API behind ``l1ad train``: events file(s) in, run directory out.
 """
