@@ -151,3 +151,20 @@ def test_tpr_ratio_of_equivalent_and_degraded_scores():
     assert lo < ratio < hi and lo <= want <= hi and abs(ratio - want) < 0.1
     with pytest.raises(ValueError, match="same events"):
         metrics.tpr_ratio(bkg, sig, bkg[:-1], sig, 1e-2)
+
+
+def test_selection_overlap_counts_the_reference_selection_kept_by_the_new_score():
+    ref = np.arange(100.0)
+    assert metrics.selection_overlap(ref, 2.0 * ref + 3.0, 0.05) == 1.0  # same ranking, same events
+    assert metrics.selection_overlap(ref, -ref, 0.05) == 0.0
+    new = ref.copy()
+    new[99] = -1.0  # the top reference event drops out: new keeps 94..98, reference keeps 95..99
+    assert metrics.selection_overlap(ref, new, 0.05) == pytest.approx(4 / 5)
+    weights = np.ones(100)
+    weights[99] = 4.0  # the lost event now carries half of the reference selection's weight
+    assert metrics.selection_overlap(ref, new, 0.08, bkg_weights=weights) == pytest.approx(4 / 8)
+    assert np.isnan(metrics.selection_overlap(ref, new, 0.0))  # nothing selected
+    with pytest.raises(ValueError, match="same events"):
+        metrics.selection_overlap(ref, ref[:50], 0.05)
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.selection_overlap(ref, np.full(100, np.nan), 0.05)

@@ -34,3 +34,18 @@ def test_seed_summary_ratios(bench):
 def test_seed_summary_without_float_efficiency(bench):
     row = bench.seed_summary({1: _seed(0.0, 0.001)}, 1e-4)["ato4l"]["kl"]
     assert row["ratio"] is None and row["mean_ratio"] is None and row["mean_ratio_err"] is None
+
+
+def test_background_overlap_per_score(bench):
+    ref = np.arange(20000.0)  # FPR 1e-4 keeps the top 2 events
+    bkg = {"float_kl": ref, "quantized_kl": ref[::-1].copy(), "float_mu2": ref, "quantized_mu2": 3.0 * ref,
+           "float_mse": ref}  # mse has no quantized score: no row
+    overlap = bench.background_overlap(bkg, np.ones(ref.size))
+    assert set(overlap) == {"kl", "mu2"}
+    assert overlap["mu2"] == {"0.001": 1.0, "0.0001": 1.0}
+    assert overlap["kl"] == {"0.001": 0.0, "0.0001": 0.0}
+
+
+def test_format_overlap_marks_empty_selections(bench):
+    line = bench.format_overlap({"kl": {"0.001": 0.456, "0.0001": float("nan")}, "mu2": {"0.001": 1.0, "0.0001": 0.5}})
+    assert line.endswith("at FPR 0.001 / 0.0001: kl 0.46 / n/a, mu2 1.00 / 0.50")

@@ -1,4 +1,4 @@
-"""Classification metrics for anomaly scores: ROC, AUC, TPR at fixed FPR, SIC.
+"""Classification metrics for anomaly scores: ROC, AUC, TPR at fixed FPR, SIC, selection overlap of two scores.
 
 Convention: larger score = more anomalous; an event is selected when ``score > threshold`` (strictly).
 All functions accept per-event weights (``None`` = unit weights). Bad input (empty arrays, NaN/inf scores,
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["roc_curve", "auc", "tpr_at_fpr", "tpr_ratio", "sic_curve", "max_sic", "selection_efficiency"]
+__all__ = ["roc_curve", "auc", "tpr_at_fpr", "threshold_at_fpr", "tpr_ratio", "selection_overlap", "sic_curve", "max_sic",
+           "selection_efficiency"]
 
 
 def _checked(scores: np.ndarray, weights: np.ndarray | None, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -94,15 +95,39 @@ def tpr_at_fpr(bkg: np.ndarray, sig: np.ndarray, fpr: float, bkg_weights: np.nda
     above it is <= ``fpr`` (the loosest cut meeting the rate budget). ``tpr_err`` is binomial for unit weights
     and from sums of squared weights otherwise (see :func:`selection_efficiency`).
     """
+    threshold = threshold_at_fpr(bkg, fpr, bkg_weights)
+    tpr, err = selection_efficiency(sig, threshold, sig_weights)
+    return tpr, err, threshold
+
+
+def threshold_at_fpr(bkg: np.ndarray, fpr: float, bkg_weights: np.ndarray | None = None) -> float:
+    """The smallest background score such that the weighted background fraction strictly above it is <= ``fpr``."""
     if not (0.0 <= float(fpr) <= 1.0) or not np.isfinite(fpr):
         raise ValueError(f"fpr must be in [0, 1], got {fpr}")
     b, wb = _checked(bkg, bkg_weights, "background")
     candidates = np.unique(b)
     frac = _passing_fraction(b, wb, candidates)  # non-increasing in candidates
     ok = np.flatnonzero(frac <= fpr + 1e-12 * max(fpr, 1e-300))
-    threshold = float(candidates[ok[0]])  # the maximum score always qualifies (fraction above it is 0)
-    tpr, err = selection_efficiency(sig, threshold, sig_weights)
-    return tpr, err, threshold
+    return float(candidates[ok[0]])  # the maximum score always qualifies (fraction above it is 0)
+
+
+def selection_overlap(bkg_ref: np.ndarray, bkg_new: np.ndarray, fpr: float,
+                      bkg_weights: np.ndarray | None = None) -> float:
+    """Of the background events a reference score selects at ``fpr``, the weighted fraction that a new score,
+    cut at the same ``fpr`` on the same events, selects too (1 = the two triggers keep the same events).
+
+    A low-variance measure of how faithfully e.g. a quantized model reproduces the float model's tail: TPR
+    ratios of signals that sit near the threshold fall with it, and it needs no signal sample.
+    """
+    ref, w = _checked(bkg_ref, bkg_weights, "reference background")
+    new, _ = _checked(bkg_new, bkg_weights, "new background")
+    if ref.shape != new.shape:
+        raise ValueError(f"reference and new scores must be on the same events: {ref.shape} vs {new.shape}")
+    kept_ref = ref > threshold_at_fpr(ref, fpr, w)
+    if not kept_ref.any():
+        return float("nan")
+    kept_new = new > threshold_at_fpr(new, fpr, w)
+    return float(w[kept_ref & kept_new].sum() / w[kept_ref].sum())
 
 
 def tpr_ratio(bkg_ref: np.ndarray, sig_ref: np.ndarray, bkg_new: np.ndarray, sig_new: np.ndarray, fpr: float,
