@@ -27,7 +27,8 @@ class ModelConfig:
     6-bit activations, 10-bit latent outputs and 75 % magnitude pruning, trained quantization-aware starting
     from the trained float model. A strong distillation term (weight 100; events weighted towards the float
     model's high-score tail, ``distill_tail``) pulls the quantized encoder outputs onto the float ones: with it
-    the quantized TPR at FPR 1e-4 matches the float one (README, "Models"); with weight 10 it kept ~2/3.
+    the quantized TPR at FPR 1e-4 matches the float one for ato4l (README, "Models"; with weight 10 it kept ~2/3),
+    not for signals at the threshold (h0_tautau 0.6-0.8), which take ~8-bit unpruned weights (35 ns).
     beta = 0.1 keeps the latent informative (at 0.5 the VAE nearly collapses and its small mu variations vanish
     below the 1/64 latent lsb). With the score compare inside the pipeline this meets 25 ns at 200 MHz and
     < 1 % of a VU9P for mu2.
