@@ -56,15 +56,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def paired_kinds(scores: dict[str, np.ndarray]) -> list[str]:
+    """Score kinds with both a ``float_<kind>`` and a ``quantized_<kind>`` entry, sorted."""
+    prefix = "quantized_"
+    return sorted(k[len(prefix):] for k in scores if k.startswith(prefix) and f"float_{k[len(prefix):]}" in scores)
+
+
 def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray,
                 n_boot: int = 100) -> dict:
     """{kind: {prefix: {auc, tpr@fpr (value, err)}, "ratio": {tpr@fpr: (q/f, lo, hi)}}} for kinds in both models.
 
     The ratio's interval is the central 68 % of paired bootstrap resamplings (:func:`metrics.tpr_ratio`).
     """
-    kinds = sorted(k[len("quantized_"):] for k in sig if k.startswith("quantized_") and f"float_{k[10:]}" in sig)
     out: dict = {}
-    for kind in kinds:
+    for kind in paired_kinds(sig):
         out[kind] = {}
         for prefix in ("float", "quantized"):
             b, s = bkg[f"{prefix}_{kind}"], sig[f"{prefix}_{kind}"]
@@ -139,9 +144,8 @@ def format_overlap(overlap: dict[str, dict[str, float]]) -> str:
 
 def background_overlap(bkg: dict[str, np.ndarray], bkg_w: np.ndarray) -> dict[str, dict[str, float]]:
     """{kind: {"fpr": overlap}}: :func:`metrics.selection_overlap` of the quantized vs the float score."""
-    kinds = sorted(k[len("quantized_"):] for k in bkg if k.startswith("quantized_") and f"float_{k[10:]}" in bkg)
     return {kind: {f"{fpr:g}": metrics.selection_overlap(bkg[f"float_{kind}"], bkg[f"quantized_{kind}"], fpr, bkg_w)
-                   for fpr in OVERLAP_FPRS} for kind in kinds}
+                   for fpr in OVERLAP_FPRS} for kind in paired_kinds(bkg)}
 
 
 def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
