@@ -1,4 +1,5 @@
-"""scripts/bench_models.py: the seed summary (ratio of the seed means, per-seed ratios, their mean and error)."""
+"""scripts/bench_models.py: the seed summary (ratio of the seed means, per-seed ratios, their mean and error) and
+the float/quantized background selection overlap (per score, and its one-line format)."""
 
 from __future__ import annotations
 
