@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
             p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
             module.add_arguments(p)
         else:
-            p = sub.add_parser(verb, help=f"{help_text} [not implemented yet]",
-                               description=f"{help_text}. Not implemented yet.")
+            p = sub.add_parser(
+                verb, help=f"{help_text} [not implemented yet]", description=f"{help_text}. Not implemented yet."
+            )
             p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 

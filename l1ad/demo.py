@@ -42,8 +42,15 @@ class DemoSizes:
 #: Electroweak-only background for the quick demo: QCD costs ~1 s of CPU per kept event and its pT-hat
 #: weights leave ~5 effective events per 1000, which a 15-minute demo cannot afford.
 EW_SHARES = (("wlnu", 0.80), ("zll", 0.15), ("ttbar", 0.05))
-QUICK = DemoSizes(n_train_background=6_000, n_rate_background=6_000, n_signal=800, epochs=20, n_vectors=2_000,
-                  n_hplus=300, background_shares=EW_SHARES)
+QUICK = DemoSizes(
+    n_train_background=6_000,
+    n_rate_background=6_000,
+    n_signal=800,
+    epochs=20,
+    n_vectors=2_000,
+    n_hplus=300,
+    background_shares=EW_SHARES,
+)
 FULL = DemoSizes(n_train_background=100_000, n_rate_background=100_000, n_signal=10_000, epochs=50, n_vectors=10_000)
 TARGET_RATES = ("1kHz", "10kHz", "100kHz")
 SIGNAL_LABELS = ("ato4l", "lq_btau", "h0_tautau", "hplus_taunu")
@@ -83,8 +90,10 @@ def stage_generate(ctx: DemoContext) -> str:
     from l1ad.data.adc2021 import count_events, read_metadata
     from l1ad.data.generate import generate_to_file
 
-    jobs = [("background", "background", ctx.sizes.n_train_background, ctx.seed),
-            ("rate_background", "background", ctx.sizes.n_rate_background, ctx.seed + 1000)]
+    jobs = [
+        ("background", "background", ctx.sizes.n_train_background, ctx.seed),
+        ("rate_background", "background", ctx.sizes.n_rate_background, ctx.seed + 1000),
+    ]
     jobs += [(name, name, n, ctx.seed + 2000 + i) for i, (name, n) in enumerate(ctx.sizes.signal_events.items())]
     shares = dict(ctx.sizes.background_shares) if ctx.sizes.background_shares else None
     done = []
@@ -124,12 +133,25 @@ def stage_rtl(ctx: DemoContext) -> str:
         argv.append("--no-resources")
     if _run_verb("rtl", argv) != 0:
         raise RuntimeError("l1ad rtl failed")
-    return "Verilog -> firmware/generated/" + ("" if shutil.which("yosys") else " (yosys not found: no resource estimate)")
+    return "Verilog -> firmware/generated/" + (
+        "" if shutil.which("yosys") else " (yosys not found: no resource estimate)"
+    )
 
 
 def stage_verify(ctx: DemoContext) -> str:
-    status = _run_verb("verify", [ctx.out_dir, "--score", ctx.score, "--events", ctx.sizes.n_vectors,
-                                  "--data", ctx.files["rate_background"], *ctx.signal_files])
+    status = _run_verb(
+        "verify",
+        [
+            ctx.out_dir,
+            "--score",
+            ctx.score,
+            "--events",
+            ctx.sizes.n_vectors,
+            "--data",
+            ctx.files["rate_background"],
+            *ctx.signal_files,
+        ],
+    )
     verify = json.loads((ctx.out_dir / "verify.json").read_text())
     state = "bit-exact" if status == 0 else "MISMATCHES (see verify.json)"
     return f"{verify['vectors']} vectors, total mismatches {verify['total_mismatches']}: {state}"
@@ -176,8 +198,10 @@ def headline(out_dir: Path) -> list[str]:
         rates = json.loads(rates_path.read_text())
         for t in rates["targets"]:
             effs = ", ".join(f"{s} {100 * e['efficiency']:.3g}%" for s, e in t["signals"].items())
-            lines.append(f"{t['target_hz'] / 1e3:g} kHz: threshold code {t['threshold']} "
-                         f"(rate {t['rate_hz'] / 1e3:.3g} kHz); signal efficiency: {effs}")
+            lines.append(
+                f"{t['target_hz'] / 1e3:g} kHz: threshold code {t['threshold']} "
+                f"(rate {t['rate_hz'] / 1e3:.3g} kHz); signal efficiency: {effs}"
+            )
     if verify_path.is_file():
         verify = json.loads(verify_path.read_text())
         for name, stage in verify.get("stages", {}).items():
@@ -194,13 +218,24 @@ def headline(out_dir: Path) -> list[str]:
     return lines
 
 
-def run_demo(out_dir: str | os.PathLike = "runs/demo", quick: bool = True, score: str = "kl",
-             workers: int | None = None, seed: int = 1, sizes: DemoSizes | None = None) -> dict[str, Any]:
+def run_demo(
+    out_dir: str | os.PathLike = "runs/demo",
+    quick: bool = True,
+    score: str = "kl",
+    workers: int | None = None,
+    seed: int = 1,
+    sizes: DemoSizes | None = None,
+) -> dict[str, Any]:
     """Run every stage in order; returns {stage: {status, seconds, message}} plus 'summary' lines."""
     out_dir = Path(out_dir)
-    ctx = DemoContext(out_dir=out_dir, data_dir=out_dir.with_name(out_dir.name + "_data"),
-                      sizes=sizes or (QUICK if quick else FULL), score=score, workers=workers or os.cpu_count() or 1,
-                      seed=seed)
+    ctx = DemoContext(
+        out_dir=out_dir,
+        data_dir=out_dir.with_name(out_dir.name + "_data"),
+        sizes=sizes or (QUICK if quick else FULL),
+        score=score,
+        workers=workers or os.cpu_count() or 1,
+        seed=seed,
+    )
     ctx.data_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     blocked = False

@@ -46,12 +46,26 @@ def parse() -> argparse.Namespace:
     p.add_argument("--efficiency", type=float, default=0.01)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--fit-model", default="dijet", choices=("dijet", "dijet3", "bernstein"),
-                   help="background function for the selected spectra (default dijet)")
-    p.add_argument("--fit-range", type=float, nargs=2, default=[2800.0, 6000.0], metavar=("LO", "HI"),
-                   help="bump-hunt range; starts above the peak of the trigger turn-on (2.65 TeV)")
-    p.add_argument("--inclusive-model", default="bernstein_ftest", choices=("bernstein_ftest", "dijet", "dijet3"),
-                   help="inclusive fit: Bernstein polynomial with the degree from an F-test (default) or dijet")
+    p.add_argument(
+        "--fit-model",
+        default="dijet",
+        choices=("dijet", "dijet3", "bernstein"),
+        help="background function for the selected spectra (default dijet)",
+    )
+    p.add_argument(
+        "--fit-range",
+        type=float,
+        nargs=2,
+        default=[2800.0, 6000.0],
+        metavar=("LO", "HI"),
+        help="bump-hunt range; starts above the peak of the trigger turn-on (2.65 TeV)",
+    )
+    p.add_argument(
+        "--inclusive-model",
+        default="bernstein_ftest",
+        choices=("bernstein_ftest", "dijet", "dijet3"),
+        help="inclusive fit: Bernstein polynomial with the degree from an F-test (default) or dijet",
+    )
     p.add_argument("--n-ensemble", type=int, default=3, help="CWoLa: classifiers averaged per fold")
     p.add_argument("--raw-jet-masses", action="store_true", help="features m_j instead of m_j / m_jj")
     p.add_argument("--quak-model", default="vae", choices=("vae", "gmm"))
@@ -74,54 +88,83 @@ def main() -> int:
     with threadpool_limits(1), tqdm(jobs, desc="searches", file=sys.stderr) as bar:
         for n_inj, method in bar:
             bar.set_postfix_str(f"S={n_inj} {method}")
-            data = benchmark_dataset(args.benchmark, args.proxy, n_inj, args.seed, edges,
-                                     scale_masses=not args.raw_jet_masses)
-            cfg = search.SearchConfig(window=cwola.Window.around(TRUE_MASS, args.sr_half_width, args.sb_width),
-                                      edges=edges, efficiency=args.efficiency, n_folds=args.folds, seed=args.seed,
-                                      model=args.fit_model, model_inclusive=args.inclusive_model,
-                                      n_ensemble=args.n_ensemble, quak_model=args.quak_model,
-                                      density_estimator=args.density_estimator)
+            data = benchmark_dataset(
+                args.benchmark, args.proxy, n_inj, args.seed, edges, scale_masses=not args.raw_jet_masses
+            )
+            cfg = search.SearchConfig(
+                window=cwola.Window.around(TRUE_MASS, args.sr_half_width, args.sb_width),
+                edges=edges,
+                efficiency=args.efficiency,
+                n_folds=args.folds,
+                seed=args.seed,
+                model=args.fit_model,
+                model_inclusive=args.inclusive_model,
+                n_ensemble=args.n_ensemble,
+                quak_model=args.quak_model,
+                density_estimator=args.density_estimator,
+            )
             in_sr = (data.m >= TRUE_MASS - 200) & (data.m < TRUE_MASS + 200)
             s_over_b = float(data.truth[in_sr].sum() / max((~data.truth[in_sr]).sum(), 1))
             t_job = time.time()
-            res = search.scan_windows(data, cfg, method, centres, args.sr_half_width, args.sb_width,
-                                      keep_scores=True)
+            res = search.scan_windows(data, cfg, method, centres, args.sr_half_width, args.sb_width, keep_scores=True)
             res["wall_s"] = time.time() - t_job
             i_true = int(np.argmin(np.abs(centres - TRUE_MASS)))
             window_scores = res.pop("scores")
             if n_inj == max(args.inject) and method != "inclusive":
                 figures[method] = (data, window_scores[i_true], window_scores[int(np.argmax(res["scan_z"]))], res)
-            res.update({"n_injected": n_inj, "s_over_b_sr": s_over_b, "n_sr": int(in_sr.sum()),
-                        "sic_max_true_window": res["scan_sic_max"][i_true],
-                        "p_local": float(bumphunt.z_to_p(res["z"]))})
+            res.update(
+                {
+                    "n_injected": n_inj,
+                    "s_over_b_sr": s_over_b,
+                    "n_sr": int(in_sr.sum()),
+                    "sic_max_true_window": res["scan_sic_max"][i_true],
+                    "p_local": float(bumphunt.z_to_p(res["z"])),
+                }
+            )
             rows.append(res)
             scans[(n_inj, method)] = (res["scan_centres"], res["scan_z"])
     elapsed = time.time() - t0
 
-    header = (f"{'method':<13}{'inj. S':>7}{'S/B(SR)':>9}{'best m':>8}{'local Z':>9}{'global Z':>9}{'SIC max':>9}"
-              f"{'sel.':>7}{'sig sel.':>9}{'time s':>8}")
+    header = (
+        f"{'method':<13}{'inj. S':>7}{'S/B(SR)':>9}{'best m':>8}{'local Z':>9}{'global Z':>9}{'SIC max':>9}"
+        f"{'sel.':>7}{'sig sel.':>9}{'time s':>8}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         sic = r["sic_max_true_window"]
-        print(f"{r['method']:<13}{r['n_injected']:>7d}{100 * r['s_over_b_sr']:>8.2f}%{r['found_mass']:>8.0f}"
-              f"{r['z']:>9.2f}{r['z_global']:>9.2f}{sic:>9.2f}{r['n_selected']:>7d}{r['n_signal_selected']:>9d}"
-              f"{r['wall_s']:>8.0f}")
+        print(
+            f"{r['method']:<13}{r['n_injected']:>7d}{100 * r['s_over_b_sr']:>8.2f}%{r['found_mass']:>8.0f}"
+            f"{r['z']:>9.2f}{r['z_global']:>9.2f}{sic:>9.2f}{r['n_selected']:>7d}{r['n_signal_selected']:>9d}"
+            f"{r['wall_s']:>8.0f}"
+        )
     n_bkg = int((~data.truth).sum())
-    print(f"background events in fit range: {n_bkg}; windows {centres.tolist()} (SR +-{args.sr_half_width:g}, "
-          f"{rows[0]['n_independent_windows']:.1f} independent); efficiency {args.efficiency}; "
-          f"CWoLa ensemble {args.n_ensemble}; jet masses {'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator}; "
-          f"{elapsed:.0f} s")
+    print(
+        f"background events in fit range: {n_bkg}; windows {centres.tolist()} (SR +-{args.sr_half_width:g}, "
+        f"{rows[0]['n_independent_windows']:.1f} independent); efficiency {args.efficiency}; "
+        f"CWoLa ensemble {args.n_ensemble}; jet masses {'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator}; "
+        f"{elapsed:.0f} s"
+    )
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "bench_analysis.json", {"rows": rows, "centres": centres.tolist(),
-                                                  "efficiency": args.efficiency, "n_background": n_bkg,
-                                                  "benchmark": str(args.benchmark),
-                                                  "proxies": [str(p) for p in args.proxy]})
+    write_json(
+        args.out / "bench_analysis.json",
+        {
+            "rows": rows,
+            "centres": centres.tolist(),
+            "efficiency": args.efficiency,
+            "n_background": n_bkg,
+            "benchmark": str(args.benchmark),
+            "proxies": [str(p) for p in args.proxy],
+        },
+    )
     plots.injection_scan(rows, args.out / "injection_scan.png")
     for n_inj in args.inject:
-        plots.window_scan({m: scans[(n_inj, m)] for m in args.methods if (n_inj, m) in scans},
-                          args.out / f"window_scan_S{n_inj}.png", true_mass=TRUE_MASS)
+        plots.window_scan(
+            {m: scans[(n_inj, m)] for m in args.methods if (n_inj, m) in scans},
+            args.out / f"window_scan_S{n_inj}.png",
+            true_mass=TRUE_MASS,
+        )
     curves = {}
     for method, (data, s_true, s_best, res) in figures.items():
         in_sr = (data.m >= TRUE_MASS - 200) & (data.m < TRUE_MASS + 200)
@@ -131,10 +174,17 @@ def main() -> int:
         keep = s_best > cwola.select_top(s_best[in_win], args.efficiency)
         counts = bumphunt.binned_counts(data.m[keep], edges)
         bkg = bumphunt.fit_background(counts, edges, args.fit_model)
-        fit = bumphunt.fit_signal_plus_background(counts, edges, win.centre, 0.05 * win.centre, args.fit_model,
-                                                  background=bkg, with_error=False)
-        plots.bump_hunt(counts, edges, fit, bkg.expected, args.out / f"bump_hunt_{method}.png",
-                        title=f"{method}, S = {max(args.inject)}, top {100 * args.efficiency:g} %")
+        fit = bumphunt.fit_signal_plus_background(
+            counts, edges, win.centre, 0.05 * win.centre, args.fit_model, background=bkg, with_error=False
+        )
+        plots.bump_hunt(
+            counts,
+            edges,
+            fit,
+            bkg.expected,
+            args.out / f"bump_hunt_{method}.png",
+            title=f"{method}, S = {max(args.inject)}, top {100 * args.efficiency:g} %",
+        )
     if curves:
         plots.roc_and_sic(curves, args.out / "roc_sic_true_window.png")
     print(f"wrote {args.out}/bench_analysis.json and figures")

@@ -20,9 +20,11 @@ from l1ad.data import generate, processes
 def bench_line(name: str, workers: int, summary: generate.GenerationSummary) -> str:
     """One formatted result row."""
     n_eff = summary.metadata.get("n_effective", summary.events)
-    return (f"{name:<12} {workers:>7} {summary.events:>7} {summary.seconds:>8.1f} "
-            f"{summary.events / summary.seconds:>9.3f} {summary.filter_efficiency:>10.4g} "
-            f"{1000 * n_eff / summary.events:>13.0f}")
+    return (
+        f"{name:<12} {workers:>7} {summary.events:>7} {summary.seconds:>8.1f} "
+        f"{summary.events / summary.seconds:>9.3f} {summary.filter_efficiency:>10.4g} "
+        f"{1000 * n_eff / summary.events:>13.0f}"
+    )
 
 
 def main() -> int:
@@ -35,15 +37,18 @@ def main() -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    print(f"{'process':<12} {'workers':>7} {'events':>7} {'seconds':>8} {'events/s':>9} {'filter eff':>10} "
-          f"{'N_eff/1000':>13}")
+    print(
+        f"{'process':<12} {'workers':>7} {'events':>7} {'seconds':>8} {'events/s':>9} {'filter eff':>10} "
+        f"{'N_eff/1000':>13}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.processes:
             qcd = name == "qcd"
             n, job_size = (args.qcd_events, args.qcd_job_size) if qcd else (args.events, args.job_size)
             for w in args.workers:
-                s = generate.generate_to_file(name, n, Path(tmp) / f"{name}.h5", seed=args.seed, workers=w,
-                                              job_size=job_size)
+                s = generate.generate_to_file(
+                    name, n, Path(tmp) / f"{name}.h5", seed=args.seed, workers=w, job_size=job_size
+                )
                 print(bench_line(name, w, s), flush=True)
     return 0
 

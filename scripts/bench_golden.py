@@ -41,9 +41,17 @@ def random_default_model(score: str):
     dims, layers = [57, 32, 16, 6], []
     for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
         last = i == len(dims) - 2
-        layers.append(DenseLayer(f"d{i}", rng.integers(-40, 41, (n_in, n_out)), w_fmt, rng.integers(-500, 501, n_out),
-                                 b_fmt, "linear" if last else "relu",
-                                 FixedFormat(16, 5) if last else FixedFormat(8, 3, signed=False)))
+        layers.append(
+            DenseLayer(
+                f"d{i}",
+                rng.integers(-40, 41, (n_in, n_out)),
+                w_fmt,
+                rng.integers(-500, 501, n_out),
+                b_fmt,
+                "linear" if last else "relu",
+                FixedFormat(16, 5) if last else FixedFormat(8, 3, signed=False),
+            )
+        )
     return FixedPointModel("bench", FixedFormat(16, 6), layers, 3, True, make_score(score, 3, FixedFormat(16, 5)))
 
 

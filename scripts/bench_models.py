@@ -42,14 +42,22 @@ OVERLAP_FPRS = (1e-3, 1e-4)
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--background", required=True, help="background file to train on")
-    p.add_argument("--test-background", nargs="+",
-                   help="independent background file(s) of the same mixture for the FPR (default: test split)")
+    p.add_argument(
+        "--test-background",
+        nargs="+",
+        help="independent background file(s) of the same mixture for the FPR (default: test split)",
+    )
     p.add_argument("--signals", nargs="+", required=True)
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--config", help="ModelConfig YAML (default: the default DNN VAE)")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--seeds", type=int, nargs="+", default=[1],
-                   help="training seeds; with several, one run per seed (<out>/seed<N>) and the mean TPRs")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="training seeds; with several, one run per seed (<out>/seed<N>) and the mean TPRs",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--bootstrap", type=int, default=100, help="resamplings for the q/f ratio's 68 %% interval")
     p.add_argument("--overwrite", action="store_true")
@@ -59,11 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def paired_kinds(scores: dict[str, np.ndarray]) -> list[str]:
     """Score kinds with both a ``float_<kind>`` and a ``quantized_<kind>`` entry, sorted."""
     prefix = "quantized_"
-    return sorted(k[len(prefix):] for k in scores if k.startswith(prefix) and f"float_{k[len(prefix):]}" in scores)
+    return sorted(k[len(prefix) :] for k in scores if k.startswith(prefix) and f"float_{k[len(prefix) :]}" in scores)
 
 
-def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray,
-                n_boot: int = 100) -> dict:
+def score_table(
+    bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np.ndarray], sig_w: np.ndarray, n_boot: int = 100
+) -> dict:
     """{kind: {prefix: {auc, tpr@fpr (value, err)}, "ratio": {tpr@fpr: (q/f, lo, hi)}}} for kinds in both models.
 
     The ratio's interval is the central 68 % of paired bootstrap resamplings (:func:`metrics.tpr_ratio`).
@@ -78,14 +87,25 @@ def score_table(bkg: dict[str, np.ndarray], bkg_w: np.ndarray, sig: dict[str, np
                 tpr, err, thr = metrics.tpr_at_fpr(b, s, fpr, bkg_weights=bkg_w, sig_weights=sig_w)
                 row[f"tpr@{fpr:g}"] = (tpr, err)
             out[kind][prefix] = row
-        out[kind]["ratio"] = {f"tpr@{fpr:g}": metrics.tpr_ratio(
-            bkg[f"float_{kind}"], sig[f"float_{kind}"], bkg[f"quantized_{kind}"], sig[f"quantized_{kind}"], fpr,
-            bkg_weights=bkg_w, sig_weights=sig_w, n_boot=n_boot) for fpr in FPRS}
+        out[kind]["ratio"] = {
+            f"tpr@{fpr:g}": metrics.tpr_ratio(
+                bkg[f"float_{kind}"],
+                sig[f"float_{kind}"],
+                bkg[f"quantized_{kind}"],
+                sig[f"quantized_{kind}"],
+                fpr,
+                bkg_weights=bkg_w,
+                sig_weights=sig_w,
+                n_boot=n_boot,
+            )
+            for fpr in FPRS
+        }
     return out
 
 
-def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path,
-               test: tuple[np.ndarray, np.ndarray] | None) -> dict:
+def bench_seed(
+    args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path, test: tuple[np.ndarray, np.ndarray] | None
+) -> dict:
     """Train one seed into ``out``, print its table and return {config, n_train, ..., signals: {sample: table}}.
 
     ``test``: (events, weights) of the independent test background, or None for the run's own test split.
@@ -97,20 +117,28 @@ def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path,
     t_train = time.perf_counter() - t0
     if test is not None:
         events, bkg_w = test
-        bkg = {f"{prefix}_{k}": v for prefix, q in (("quantized", True), ("float", False))
-               for k, v in run.score(events, quantized=q).items()}
+        bkg = {
+            f"{prefix}_{k}": v
+            for prefix, q in (("quantized", True), ("float", False))
+            for k, v in run.score(events, quantized=q).items()
+        }
     else:
         bkg = run.scores("background")
         bkg_w = bkg["weights"]
     n_train = run.metadata["split_sizes"]["train"]
-    print(f"seed {seed}: trained {cfg.model} on {n_train} background events ({run.metadata['split_sizes']}) in "
-          f"{t_train:.0f} s; {len(bkg_w)} test background events (sum of weights {bkg_w.sum():.1f})")
+    print(
+        f"seed {seed}: trained {cfg.model} on {n_train} background events ({run.metadata['split_sizes']}) in "
+        f"{t_train:.0f} s; {len(bkg_w)} test background events (sum of weights {bkg_w.sum():.1f})"
+    )
     for fpr in FPRS:
         if len(bkg_w) * fpr < 10:
-            print(f"note: FPR {fpr:g} leaves {len(bkg_w) * fpr:.1f} background events above the threshold; "
-                  f"its TPRs are dominated by background statistics")
+            print(
+                f"note: FPR {fpr:g} leaves {len(bkg_w) * fpr:.1f} background events above the threshold; "
+                f"its TPRs are dominated by background statistics"
+            )
     header = f"{'signal':<18}{'score':<9}{'AUC f/q':>14}" + "".join(
-        f"{'TPR@' + format(f, 'g') + ' float':>22}{'quantized':>22}{'q/f [68% CI]':>20}" for f in FPRS)
+        f"{'TPR@' + format(f, 'g') + ' float':>22}{'quantized':>22}{'q/f [68% CI]':>20}" for f in FPRS
+    )
     print(header)
     results: dict = {"config": cfg.to_dict(), "n_train": n_train, "n_test_background": int(len(bkg_w)), "signals": {}}
     for sample in run.samples():
@@ -136,16 +164,23 @@ def bench_seed(args: argparse.Namespace, cfg: ModelConfig, seed: int, out: Path,
 
 def format_overlap(overlap: dict[str, dict[str, float]]) -> str:
     """One line: each score's overlaps at :data:`OVERLAP_FPRS` ("n/a" where the float score selects nothing)."""
-    rows = ", ".join(f"{kind} " + " / ".join(f"{v:.2f}" if np.isfinite(v) else "n/a" for v in row.values())
-                     for kind, row in overlap.items())
+    rows = ", ".join(
+        f"{kind} " + " / ".join(f"{v:.2f}" if np.isfinite(v) else "n/a" for v in row.values())
+        for kind, row in overlap.items()
+    )
     fprs = " / ".join(f"{f:g}" for f in OVERLAP_FPRS)
     return f"background selection overlap, quantized vs float trigger at FPR {fprs}: {rows}"
 
 
 def background_overlap(bkg: dict[str, np.ndarray], bkg_w: np.ndarray) -> dict[str, dict[str, float]]:
     """{kind: {"fpr": overlap}}: :func:`metrics.selection_overlap` of the quantized vs the float score."""
-    return {kind: {f"{fpr:g}": metrics.selection_overlap(bkg[f"float_{kind}"], bkg[f"quantized_{kind}"], fpr, bkg_w)
-                   for fpr in OVERLAP_FPRS} for kind in paired_kinds(bkg)}
+    return {
+        kind: {
+            f"{fpr:g}": metrics.selection_overlap(bkg[f"float_{kind}"], bkg[f"quantized_{kind}"], fpr, bkg_w)
+            for fpr in OVERLAP_FPRS
+        }
+        for kind in paired_kinds(bkg)
+    }
 
 
 def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
@@ -164,10 +199,13 @@ def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
             seed_ratios = [q / f if f > 0 else None for f, q in zip(tf, tq)]
             valid = np.array([r for r in seed_ratios if r is not None])
             summary.setdefault(sample, {})[kind] = {
-                "float_tpr": mean_f, "quantized_tpr": mean_q, "ratio": mean_q / mean_f if mean_f > 0 else None,
+                "float_tpr": mean_f,
+                "quantized_tpr": mean_q,
+                "ratio": mean_q / mean_f if mean_f > 0 else None,
                 "seed_ratios": seed_ratios,
                 "mean_ratio": float(valid.mean()) if valid.size else None,
-                "mean_ratio_err": float(valid.std(ddof=1) / np.sqrt(valid.size)) if valid.size > 1 else None}
+                "mean_ratio_err": float(valid.std(ddof=1) / np.sqrt(valid.size)) if valid.size > 1 else None,
+            }
     return summary
 
 
@@ -178,23 +216,33 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     test = None
     if args.test_background:
-        test = (np.concatenate([adc2021.read_particles(f) for f in args.test_background]),
-                np.concatenate([adc2021.read_weights(f) for f in args.test_background]))
-    per_seed = {seed: bench_seed(args, cfg, seed, out if len(args.seeds) == 1 else out / f"seed{seed}", test)
-                for seed in args.seeds}
+        test = (
+            np.concatenate([adc2021.read_particles(f) for f in args.test_background]),
+            np.concatenate([adc2021.read_weights(f) for f in args.test_background]),
+        )
+    per_seed = {
+        seed: bench_seed(args, cfg, seed, out if len(args.seeds) == 1 else out / f"seed{seed}", test)
+        for seed in args.seeds
+    }
     if len(args.seeds) > 1:
         summary = seed_summary(per_seed)
-        print(f"\nmean over seeds {args.seeds}, TPR at FPR {FPRS[0]:g}: float / quantized, ratio of the means, "
-              "per-seed ratios, their mean +- standard error")
+        print(
+            f"\nmean over seeds {args.seeds}, TPR at FPR {FPRS[0]:g}: float / quantized, ratio of the means, "
+            "per-seed ratios, their mean +- standard error"
+        )
         for sample, kinds in summary.items():
             for kind, row in kinds.items():
                 ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "n/a"
                 seeds = " ".join("n/a" if r is None else f"{r:.2f}" for r in row["seed_ratios"])
                 mean = "n/a" if row["mean_ratio"] is None else f"{row['mean_ratio']:.2f}"
                 err = "" if row["mean_ratio_err"] is None else f" +- {row['mean_ratio_err']:.2f}"
-                print(f"{sample:<18}{kind:<9}{row['float_tpr']:>10.4f}{row['quantized_tpr']:>10.4f}{ratio:>8}"
-                      f"   [{seeds}]  {mean}{err}")
-        write_text_atomic(out / "bench_seeds.json", json.dumps({"seeds": args.seeds, "summary": summary}, indent=1) + "\n")
+                print(
+                    f"{sample:<18}{kind:<9}{row['float_tpr']:>10.4f}{row['quantized_tpr']:>10.4f}{ratio:>8}"
+                    f"   [{seeds}]  {mean}{err}"
+                )
+        write_text_atomic(
+            out / "bench_seeds.json", json.dumps({"seeds": args.seeds, "summary": summary}, indent=1) + "\n"
+        )
     return 0
 
 

@@ -40,8 +40,12 @@ def random_events(n: int, rng: np.random.Generator) -> np.ndarray:
         pts = np.sort(rng.exponential(scale, (n, slots)), axis=1)[:, ::-1]  # pT-ordered inside the type
         for k in range(slots):
             filled = count > k
-            out[filled, rows.start + k] = np.c_[pts[:, k], rng.uniform(-2.5, 2.5, n), rng.uniform(-np.pi, np.pi, n),
-                                                np.full(n, ROW_CLASS[rows.start + k])][filled]
+            out[filled, rows.start + k] = np.c_[
+                pts[:, k],
+                rng.uniform(-2.5, 2.5, n),
+                rng.uniform(-np.pi, np.pi, n),
+                np.full(n, ROW_CLASS[rows.start + k]),
+            ][filled]
     return out
 
 
@@ -51,10 +55,13 @@ def random_golden_scorer(events: np.ndarray, seed: int = 0) -> GoldenScorer:
     w, b, hidden_out, out_fmt = FixedFormat(8, 1), FixedFormat(8, 3), FixedFormat(8, 3, signed=False), FixedFormat(9, 4)
     layers, n_in = [], 57
     for i, n in enumerate((32, 16)):
-        layers.append(DenseLayer(f"d{i}", rng.integers(-20, 20, (n_in, n)), w, rng.integers(-64, 64, n), b, "relu",
-                                 hidden_out))
+        layers.append(
+            DenseLayer(f"d{i}", rng.integers(-20, 20, (n_in, n)), w, rng.integers(-64, 64, n), b, "relu", hidden_out)
+        )
         n_in = n
-    layers.append(DenseLayer("out", rng.integers(-20, 20, (n_in, 6)), w, rng.integers(-64, 64, 6), b, "linear", out_fmt))
+    layers.append(
+        DenseLayer("out", rng.integers(-20, 20, (n_in, 6)), w, rng.integers(-64, 64, 6), b, "linear", out_fmt)
+    )
     fmt = InputFormat.fit(to_flat(events[:20_000]), width=16, integer=6)
     model = FixedPointModel("bench", FixedFormat(16, 6), layers, 3, True, make_score("kl", 3, out_fmt))
     return GoldenScorer(model, fmt)
@@ -92,14 +99,23 @@ def main(argv: list[str] | None = None) -> int:
             paths.append(write_particles(workdir / f"bkg_{i}.h5", events))
         scorer = load_scorer(args.run, args.score) if args.run else random_golden_scorer(sample)
         menu = BaselineMenu()
-        print(f"{args.events} events in {args.files} files, chunk {args.chunk_size}, score {scorer.kind} "
-              f"({'run ' + str(args.run) if args.run else 'random 57-32-16-6 encoder'}), {args.workers} Dask workers")
-        reference, _ = timed("in-process stream", args.events,
-                             lambda: stream_histograms(paths, scorer, menu, args.chunk_size, progress=False))
+        print(
+            f"{args.events} events in {args.files} files, chunk {args.chunk_size}, score {scorer.kind} "
+            f"({'run ' + str(args.run) if args.run else 'random 57-32-16-6 encoder'}), {args.workers} Dask workers"
+        )
+        reference, _ = timed(
+            "in-process stream",
+            args.events,
+            lambda: stream_histograms(paths, scorer, menu, args.chunk_size, progress=False),
+        )
         for scheduler in args.schedulers:
-            result, _ = timed(f"dask.bag ({scheduler})", args.events,
-                              lambda s=scheduler: dask_histograms(paths, scorer, menu, args.chunk_size, scheduler=s,
-                                                                  num_workers=args.workers))
+            result, _ = timed(
+                f"dask.bag ({scheduler})",
+                args.events,
+                lambda s=scheduler: dask_histograms(
+                    paths, scorer, menu, args.chunk_size, scheduler=s, num_workers=args.workers
+                ),
+            )
             if result != reference:
                 print(f"MISMATCH: dask ({scheduler}) histogram differs from the in-process one", file=sys.stderr)
                 return 1

@@ -57,10 +57,16 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             design = generate_rtl(model, work / f"{model.name}-{score}-{clock}", clock=clock)
             info = design.l1ad
-            row = {"score": score, "clock_mhz": info["clock_mhz"], "latency_cycles": info["trigger_latency_cycles"],
-                   "core_latency_cycles": design.latency, "latency_ns": info["trigger_latency_ns"],
-                   "da4ml_lut": design.metadata["cost"], "reg_bits": design.metadata["reg_bits"],
-                   "generate_s": round(time.perf_counter() - t0, 1)}
+            row = {
+                "score": score,
+                "clock_mhz": info["clock_mhz"],
+                "latency_cycles": info["trigger_latency_cycles"],
+                "core_latency_cycles": design.latency,
+                "latency_ns": info["trigger_latency_ns"],
+                "da4ml_lut": design.metadata["cost"],
+                "reg_bits": design.metadata["reg_bits"],
+                "generate_s": round(time.perf_counter() - t0, 1),
+            }
             lut = ff = dsp = "n/a"
             if not args.no_yosys:
                 try:
@@ -73,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
                 except YosysNotFound as exc:
                     print(f"# {exc}", file=sys.stderr)
             rows.append(row)
-            print(f"| {score} | {info['clock_mhz']:.0f} | {row['latency_cycles']} | {row['latency_ns']:.1f} | "
-                  f"{lut} | {ff} | {dsp} | {row['da4ml_lut']:.0f} |", flush=True)
+            print(
+                f"| {score} | {info['clock_mhz']:.0f} | {row['latency_cycles']} | {row['latency_ns']:.1f} | "
+                f"{lut} | {ff} | {dsp} | {row['da4ml_lut']:.0f} |",
+                flush=True,
+            )
     print(PUBLISHED)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=str) + "\n")

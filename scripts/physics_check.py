@@ -28,19 +28,24 @@ WHY_DIFFERENT = {
     "zll": "LO pure Z (no gamma*), m(ll) > 40 GeV, no K-factor; pile-up-free isolation",
     "ttbar": "LO gg/qqbar -> ttbar (no NNLO K-factor); tiny share, large relative error",
     "qcd": "L1 e/gamma here accepts photons: QCD passes through shower photons (ADC2021: Delphes electrons); "
-           "HardQCD only (no prompt gamma+jet), pT-hat > 20 GeV, parton pre-filter loss in metadata; "
-           "large statistical error (few, weighted events)",
+    "HardQCD only (no prompt gamma+jet), pT-hat > 20 GeV, parton pre-filter loss in metadata; "
+    "large statistical error (few, weighted events)",
 }
 
 
 def mixture_table(components: dict[str, dict]) -> list[str]:
     """Markdown rows: bookkeeping and mixture fraction per component next to ADC2021, with the reasons."""
-    rows = ["| component | events | N_eff | sigma_gen [pb] | filter eff. | sigma x eff [pb] | fraction (this run) "
-            "| ADC2021 | why different |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| component | events | N_eff | sigma_gen [pb] | filter eff. | sigma x eff [pb] | fraction (this run) "
+        "| ADC2021 | why different |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, c in components.items():
-        rows.append(f"| {name} | {c['events']} | {c['n_effective']:.1f} | {c['sigma_gen_pb']:.4g} | "
-                    f"{c['filter_efficiency']:.3g} | {c['sigma_filtered_pb']:.4g} | {c['fraction']:.3f} | "
-                    f"{processes.ADC2021_FRACTIONS[name]:.3f} | {WHY_DIFFERENT[name]} |")
+        rows.append(
+            f"| {name} | {c['events']} | {c['n_effective']:.1f} | {c['sigma_gen_pb']:.4g} | "
+            f"{c['filter_efficiency']:.3g} | {c['sigma_filtered_pb']:.4g} | {c['fraction']:.3f} | "
+            f"{processes.ADC2021_FRACTIONS[name]:.3f} | {WHY_DIFFERENT[name]} |"
+        )
     return rows
 
 
@@ -50,12 +55,18 @@ def summarise(name: str, parts: np.ndarray, weights: np.ndarray) -> dict:
     leading = np.maximum(pt[:, 1:5].max(1), pt[:, 5:9].max(1))
     ordered = all((np.diff(pt[:, r], axis=1) <= 0).all() for r in (slice(1, 5), slice(5, 9), slice(9, 19)))
     return {
-        "sample": name, "events": len(parts),
-        "n_eg": eg.sum(1).mean(), "n_mu": mu.sum(1).mean(), "n_jet": jet.sum(1).mean(),
+        "sample": name,
+        "events": len(parts),
+        "n_eg": eg.sum(1).mean(),
+        "n_mu": mu.sum(1).mean(),
+        "n_jet": jet.sum(1).mean(),
         "min_lead_lep_pt": leading.min(),
-        "max_eta_eg": np.abs(eta[:, 1:5][eg]).max(initial=0), "max_eta_mu": np.abs(eta[:, 5:9][mu]).max(initial=0),
-        "max_eta_jet": np.abs(eta[:, 9:][jet]).max(initial=0), "pt_ordered": ordered,
-        "mean_met": np.average(pt[:, 0], weights=weights), "w_max_over_mean": weights.max() / weights.mean(),
+        "max_eta_eg": np.abs(eta[:, 1:5][eg]).max(initial=0),
+        "max_eta_mu": np.abs(eta[:, 5:9][mu]).max(initial=0),
+        "max_eta_jet": np.abs(eta[:, 9:][jet]).max(initial=0),
+        "pt_ordered": ordered,
+        "mean_met": np.average(pt[:, 0], weights=weights),
+        "w_max_over_mean": weights.max() / weights.mean(),
     }
 
 
@@ -71,8 +82,11 @@ def plot(samples: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> list[P
     variables = {
         "met": ("MET [GeV]", lambda p: p[:, 0, 0], np.linspace(0, 200, 41)),
         "leading_jet_pt": ("leading jet pT [GeV]", lambda p: p[:, 9, 0], np.linspace(0, 300, 31)),
-        "leading_lepton_pt": ("leading e/gamma or muon pT [GeV]",
-                              lambda p: np.maximum(p[:, 1:5, 0].max(1), p[:, 5:9, 0].max(1)), np.linspace(0, 200, 41)),
+        "leading_lepton_pt": (
+            "leading e/gamma or muon pT [GeV]",
+            lambda p: np.maximum(p[:, 1:5, 0].max(1), p[:, 5:9, 0].max(1)),
+            np.linspace(0, 200, 41),
+        ),
         "n_jets": ("jet multiplicity", lambda p: (p[:, 9:, 3] > 0).sum(1), np.arange(-0.5, 11.5)),
         "n_leptons": ("e/gamma + muon multiplicity", lambda p: (p[:, 1:9, 3] > 0).sum(1), np.arange(-0.5, 9.5)),
     }
@@ -100,8 +114,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("/tmp/physcheck"))
-    ap.add_argument("--inputs", type=Path, nargs="*", default=None,
-                    help="existing files named <process>.h5 to check instead of generating")
+    ap.add_argument(
+        "--inputs",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="existing files named <process>.h5 to check instead of generating",
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -121,14 +140,22 @@ def main() -> int:
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in rows:
         print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
-    ok = all(r["min_lead_lep_pt"] > 23 and r["max_eta_eg"] < 3.0 and r["max_eta_mu"] < 2.1
-             and r["max_eta_jet"] < 4.0 and r["pt_ordered"] for r in rows)
+    ok = all(
+        r["min_lead_lep_pt"] > 23
+        and r["max_eta_eg"] < 3.0
+        and r["max_eta_mu"] < 2.1
+        and r["max_eta_jet"] < 4.0
+        and r["pt_ordered"]
+        for r in rows
+    )
     print(f"\nlepton filter, acceptance and ordering checks: {'PASS' if ok else 'FAIL'}")
 
     if processes.BACKGROUND in files:
         meta = adc2021.read_metadata(files[processes.BACKGROUND])
         print("\n" + "\n".join(mixture_table(meta["components"])))
-        print(f"effective number of background events (weights): {meta['n_effective']:.1f} of {len(samples[processes.BACKGROUND][0])}")
+        print(
+            f"effective number of background events (weights): {meta['n_effective']:.1f} of {len(samples[processes.BACKGROUND][0])}"
+        )
         print(f"\nADC2021 fractions: {processes.ADC2021_SOURCE}")
     for path in plot(samples, args.out):
         print(f"wrote {path}")

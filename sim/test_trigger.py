@@ -28,7 +28,7 @@ class Cycle:
     """Inputs applied for one clock edge."""
 
     valid: int = 0
-    event: int = -1           # index into the vectors (-1: no event / don't care data)
+    event: int = -1  # index into the vectors (-1: no event / don't care data)
     threshold_we: int = 0
     threshold: int = 0
     rst: int = 0
@@ -112,7 +112,7 @@ class Harness:
         return [Cycle() for _ in range(n)]
 
 
-async def started(dut) -> tuple[Context, "Harness"]:
+async def started(dut) -> tuple[Context, Harness]:
     """The vectors and a harness whose clock runs and whose reset has been applied."""
     ctx = load_context()
     h = Harness(dut, ctx)
@@ -168,10 +168,16 @@ async def test_bit_accuracy(dut):
     samples = await h.run(stream(ctx, events) + h.idle(ctx.latency + 2))
     board = Scoreboard(ctx)
     board.check(samples, events)
-    record("bit_accuracy", {"vectors": len(events), "compared": board.compared,
-                            "score_mismatches": board.score_mismatches,
-                            "trigger_mismatches": board.trigger_mismatches,
-                            "triggers_fired": int(sum(s.trigger for s in samples))})
+    record(
+        "bit_accuracy",
+        {
+            "vectors": len(events),
+            "compared": board.compared,
+            "score_mismatches": board.score_mismatches,
+            "trigger_mismatches": board.trigger_mismatches,
+            "triggers_fired": int(sum(s.trigger for s in samples)),
+        },
+    )
     board.assert_clean()
 
 
@@ -192,11 +198,21 @@ async def test_latency(dut):
     bubbles = (valid_cycles[-1] - valid_cycles[0] + 1 - len(valid_cycles)) if valid_cycles else -1
     board = Scoreboard(ctx)
     board.check(burst, burst_events)
-    record("latency", {"measured_cycles": measured, "expected_cycles": ctx.latency,
-                       "core_cycles": int(ctx.meta["latency"]), "wrapper_cycles": int(ctx.meta["l1ad"]["wrapper_latency_cycles"]),
-                       "latency_ns": measured * ctx.period_ns, "clock_mhz": 1e3 / ctx.period_ns,
-                       "burst_events": n_burst, "burst_outputs": len(valid_cycles), "bubbles": bubbles,
-                       "burst_first_latency": (valid_cycles[0] - first_in) if valid_cycles else -1})
+    record(
+        "latency",
+        {
+            "measured_cycles": measured,
+            "expected_cycles": ctx.latency,
+            "core_cycles": int(ctx.meta["latency"]),
+            "wrapper_cycles": int(ctx.meta["l1ad"]["wrapper_latency_cycles"]),
+            "latency_ns": measured * ctx.period_ns,
+            "clock_mhz": 1e3 / ctx.period_ns,
+            "burst_events": n_burst,
+            "burst_outputs": len(valid_cycles),
+            "bubbles": bubbles,
+            "burst_first_latency": (valid_cycles[0] - first_in) if valid_cycles else -1,
+        },
+    )
     assert measured == ctx.latency, f"latency {measured} cycles, metadata says {ctx.latency}"
     assert len(valid_cycles) == n_burst and bubbles == 0, f"{len(valid_cycles)} outputs, {bubbles} bubbles"
     assert valid_cycles[0] - first_in == ctx.latency
@@ -223,9 +239,15 @@ async def test_reset_mid_stream(dut):
     board = Scoreboard(ctx)
     board.check(completed, before[: len(completed)])
     board.check(s_after, after)
-    record("reset_mid_stream", {"events_in_flight_at_reset": len(before) - len(completed),
-                                "spurious_outputs": len(spurious), "events_after_reset": len(after),
-                                "mismatches": len(board.mismatches)})
+    record(
+        "reset_mid_stream",
+        {
+            "events_in_flight_at_reset": len(before) - len(completed),
+            "spurious_outputs": len(spurious),
+            "events_after_reset": len(after),
+            "mismatches": len(board.mismatches),
+        },
+    )
     assert len(before) - len(completed) > 0, "reset did not hit events in flight"
     assert not spurious, f"spurious score_valid/trigger after reset at cycles {[s.cycle for s in spurious]}"
     first_after = next(s.cycle for s in s_after if s.score_valid)
@@ -253,8 +275,16 @@ async def test_threshold_change(dut):
     got = [s for s in samples if s.score_valid]
     wrong = [(pos, g.trigger, x) for pos, (g, x) in enumerate(zip(got, expected)) if g.trigger != x]
     score_wrong = [pos for pos, (g, e) in enumerate(zip(got, seq)) if g.score != int(ctx.vectors["score"][e])]
-    record("threshold_change", {"events": len(seq), "outputs": len(got), "trigger_mismatches": len(wrong),
-                                "score_mismatches": len(score_wrong), "fired": int(sum(g.trigger for g in got))})
+    record(
+        "threshold_change",
+        {
+            "events": len(seq),
+            "outputs": len(got),
+            "trigger_mismatches": len(wrong),
+            "score_mismatches": len(score_wrong),
+            "fired": int(sum(g.trigger for g in got)),
+        },
+    )
     assert len(got) == len(seq), f"{len(got)} outputs for {len(seq)} events"
     assert not wrong, f"trigger wrong at (position, got, expected): {wrong[:5]}"
     assert not score_wrong, f"score wrong at positions {score_wrong[:5]}"

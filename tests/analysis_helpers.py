@@ -19,5 +19,6 @@ def one_thread():
 
 def light_classifier() -> HistGradientBoostingClassifier:
     """A small, deterministic boosted-tree classifier for fast tests."""
-    return HistGradientBoostingClassifier(max_iter=60, max_leaf_nodes=15, class_weight="balanced",
-                                          early_stopping=True, random_state=0)
+    return HistGradientBoostingClassifier(
+        max_iter=60, max_leaf_nodes=15, class_weight="balanced", early_stopping=True, random_state=0
+    )

@@ -11,8 +11,15 @@ import numpy as np
 from l1ad.data.adc2021 import EGAMMA_ROWS, JET_ROWS, MUON_ROWS, ROW_CLASS, validate_particles
 
 
-def _fill(out: np.ndarray, rows: slice, counts: np.ndarray, pt_scale: float, pt_min: float, eta_max: float,
-          rng: np.random.Generator) -> None:
+def _fill(
+    out: np.ndarray,
+    rows: slice,
+    counts: np.ndarray,
+    pt_scale: float,
+    pt_min: float,
+    eta_max: float,
+    rng: np.random.Generator,
+) -> None:
     n_slots = rows.stop - rows.start
     for k in range(n_slots):
         filled = counts > k
@@ -27,7 +34,9 @@ def _fill(out: np.ndarray, rows: slice, counts: np.ndarray, pt_scale: float, pt_
     out[:, rows, :] = np.take_along_axis(block, order[:, :, None], axis=1)
 
 
-def make_events(n: int, seed: int, lepton_rate: float, lepton_pt: float, met_scale: float, jet_rate: float = 3.0) -> np.ndarray:
+def make_events(
+    n: int, seed: int, lepton_rate: float, lepton_pt: float, met_scale: float, jet_rate: float = 3.0
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = np.zeros((n, 19, 4), dtype=np.float32)
     out[:, 0, 0] = rng.exponential(met_scale, n)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 from scipy import stats
 
 from l1ad.analysis import cwola, metrics
-from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 
 
 def mixture(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -18,7 +18,7 @@ def mixture(n: int, frac: float, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def log_lr(x: np.ndarray) -> np.ndarray:
     """log p_S(x) / p_B(x) of the generating densities."""
-    return (stats.multivariate_normal([2, 2], 0.25).logpdf(x) - stats.multivariate_normal([0, 0], 1.0).logpdf(x))
+    return stats.multivariate_normal([2, 2], 0.25).logpdf(x) - stats.multivariate_normal([0, 0], 1.0).logpdf(x)
 
 
 def test_classifier_learns_likelihood_ratio_from_mixed_samples():
@@ -81,8 +81,9 @@ def test_hunt_finds_injected_resonance_and_beats_inclusive():
     x, m, _ = synthetic_resonant(20_000, 120, rng)
     edges = np.linspace(2000, 5000, 31)
     window = cwola.Window.around(3500, 250, 400)
-    res = cwola.hunt(x, m, window, edges, efficiencies=(0.01,), n_folds=3, seed=0, model="dijet3",
-                     classifier=light_classifier())
+    res = cwola.hunt(
+        x, m, window, edges, efficiencies=(0.01,), n_folds=3, seed=0, model="dijet3", classifier=light_classifier()
+    )
     inclusive, selected = res
     assert inclusive.efficiency == 1.0 and selected.efficiency == 0.01
     assert selected.z > 3 and selected.z > inclusive.z + 1
@@ -93,8 +94,17 @@ def test_hunt_null_has_no_excess():
     rng = np.random.default_rng(4)
     x, m, _ = synthetic_resonant(20_000, 0, rng)
     edges = np.linspace(2000, 5000, 31)
-    res = cwola.hunt(x, m, cwola.Window.around(3500, 250, 400), edges, efficiencies=(0.01,), n_folds=3,
-                     seed=0, model="dijet3", classifier=light_classifier())
+    res = cwola.hunt(
+        x,
+        m,
+        cwola.Window.around(3500, 250, 400),
+        edges,
+        efficiencies=(0.01,),
+        n_folds=3,
+        seed=0,
+        model="dijet3",
+        classifier=light_classifier(),
+    )
     assert all(r.z < 3 for r in res)
 
 

@@ -3,10 +3,10 @@ on synthetic data with known answers."""
 
 import numpy as np
 import pytest
+from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 from scipy import stats
 
 from l1ad.analysis import cwola, density, metrics, quak
-from analysis_helpers import light_classifier, one_thread  # noqa: F401 (one_thread: autouse fixture)
 
 
 def test_conditional_gaussian_matches_closed_form():
@@ -67,7 +67,8 @@ def test_flow_fit_in_sidebands_follows_linear_conditional_mean():
     # deterministic for a fixed seed
     short = [density.fit_flow(x[:2000], m[:2000], seed=3, epochs=2) for _ in range(2)]
     assert short[0].sample(np.full(5, 3500.0), np.random.default_rng(5)) == pytest.approx(
-        short[1].sample(np.full(5, 3500.0), np.random.default_rng(5)), abs=1e-5)
+        short[1].sample(np.full(5, 3500.0), np.random.default_rng(5)), abs=1e-5
+    )
 
 
 def test_sr_mass_sampling_stays_in_sr_and_follows_spectrum():
@@ -90,9 +91,17 @@ def test_cathode_scores_find_signal_in_sr(estimator):
     xs, ms = np.concatenate([x, x_sig]), np.concatenate([m, m_sig])
     truth = np.concatenate([np.zeros(n, bool), np.ones(200, bool)])
     window = cwola.Window(2800, 3300, 3700, 4200)
-    scores, _ = density.cathode_scores(xs, ms, window, n_components=4, oversample=2, n_folds=3,
-                                       classifier=light_classifier(), estimator=estimator,
-                                       flow_kw={"max_events": 6000})
+    scores, _ = density.cathode_scores(
+        xs,
+        ms,
+        window,
+        n_components=4,
+        oversample=2,
+        n_folds=3,
+        classifier=light_classifier(),
+        estimator=estimator,
+        flow_kw={"max_events": 6000},
+    )
     in_sr = (ms >= 3300) & (ms < 3700)
     auc = metrics.auc(scores[in_sr & ~truth], scores[in_sr & truth])
     assert auc > 0.85
@@ -111,8 +120,9 @@ def test_quak_loss_space_and_lda_separate_classes():
     assert np.mean(lb[:, 0]) == pytest.approx(np.mean(-stats.norm.logpdf(test_b).sum(1)), abs=0.05)
     lda = quak.lda_discriminant(quak.loss_space(losses, bkg), quak.loss_space(losses, proxy))
     assert metrics.auc(lda.decision_function(lb), lda.decision_function(ls)) > 0.97
-    box = quak.cut_box(np.concatenate([lb, ls]), bkg_min=np.quantile(lb[:, 0], 0.9),
-                       sig_max=[np.quantile(ls[:, 1], 0.9)])
+    box = quak.cut_box(
+        np.concatenate([lb, ls]), bkg_min=np.quantile(lb[:, 0], 0.9), sig_max=[np.quantile(ls[:, 1], 0.9)]
+    )
     assert box[2000:].mean() > 0.5 > 0.05 > box[:2000].mean()
 
 

@@ -49,8 +49,17 @@ def test_l1_cwola_finds_dimuon_resonance():
     events = dimuon_events(np.concatenate([m_b, m_s]), met)
     truth = np.concatenate([np.zeros(len(m_b), bool), np.ones(150, bool)])
     window = cwola.Window(250, 280, 320, 350)
-    res = l1.run_l1_search(events, "cwola", "dimuon", window, np.arange(200, 451, 10.0), efficiency=0.01,
-                           truth=truth, n_folds=3, model="dijet3")
+    res = l1.run_l1_search(
+        events,
+        "cwola",
+        "dimuon",
+        window,
+        np.arange(200, 451, 10.0),
+        efficiency=0.01,
+        truth=truth,
+        n_folds=3,
+        model="dijet3",
+    )
     assert res["z"] > 3 and res["z"] > res["inclusive_z"] + 1
     assert res["n_signal_selected"] > 0.25 * res["n_selected"]  # vs ~2 % signal in the window
 
@@ -60,8 +69,21 @@ def test_cli_metrics_writes_json_and_plot(tmp_path, capsys):
     np.save(tmp_path / "b.npy", rng.normal(0, 1, 20_000))
     np.savetxt(tmp_path / "s.txt", rng.normal(1, 1, 5_000))
     out = tmp_path / "out"
-    rc = main(["analyze", "--method", "metrics", "--bkg-scores", str(tmp_path / "b.npy"),
-               "--sig-scores", str(tmp_path / "s.txt"), "--fpr", "0.1", "--out", str(out)])
+    rc = main(
+        [
+            "analyze",
+            "--method",
+            "metrics",
+            "--bkg-scores",
+            str(tmp_path / "b.npy"),
+            "--sig-scores",
+            str(tmp_path / "s.txt"),
+            "--fpr",
+            "0.1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     result = json.loads((out / "analysis_metrics.json").read_text())
     assert result["auc"] == pytest.approx(0.76, abs=0.01)  # Phi(1/sqrt 2) = 0.760
@@ -71,13 +93,35 @@ def test_cli_metrics_writes_json_and_plot(tmp_path, capsys):
 
 
 def test_cli_errors_are_clear(tmp_path, capsys):
-    rc = main(["analyze", "--method", "metrics", "--bkg-scores", str(tmp_path / "missing.npy"),
-               "--sig-scores", str(tmp_path / "missing.npy"), "--out", str(tmp_path)])
+    rc = main(
+        [
+            "analyze",
+            "--method",
+            "metrics",
+            "--bkg-scores",
+            str(tmp_path / "missing.npy"),
+            "--sig-scores",
+            str(tmp_path / "missing.npy"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 1
     assert "score file not found" in capsys.readouterr().err
     np.save(tmp_path / "nan.npy", np.array([1.0, np.nan]))
-    rc = main(["analyze", "--method", "metrics", "--bkg-scores", str(tmp_path / "nan.npy"),
-               "--sig-scores", str(tmp_path / "nan.npy"), "--out", str(tmp_path)])
+    rc = main(
+        [
+            "analyze",
+            "--method",
+            "metrics",
+            "--bkg-scores",
+            str(tmp_path / "nan.npy"),
+            "--sig-scores",
+            str(tmp_path / "nan.npy"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 1 and "NaN" in capsys.readouterr().err
     rc = main(["analyze", "--method", "cwola", "--out", str(tmp_path)])
     assert rc == 1 and "--benchmark" in capsys.readouterr().err

@@ -146,7 +146,9 @@ def test_tpr_ratio_of_equivalent_and_degraded_scores():
     assert metrics.tpr_ratio(bkg, sig, np.exp(bkg), np.exp(sig), 1e-2, n_boot=50) == (1.0, 1.0, 1.0)
     # adding noise to both samples degrades the score; the analytic ratio at FPR 1e-2 is known
     noisy_b, noisy_s = bkg + rng.normal(0, 1, bkg.size), sig + rng.normal(0, 1, sig.size)
-    want = stats.norm.sf(stats.norm.isf(1e-2) * np.sqrt(2) - 2, scale=np.sqrt(2)) / stats.norm.sf(stats.norm.isf(1e-2) - 2)
+    want = stats.norm.sf(stats.norm.isf(1e-2) * np.sqrt(2) - 2, scale=np.sqrt(2)) / stats.norm.sf(
+        stats.norm.isf(1e-2) - 2
+    )
     ratio, lo, hi = metrics.tpr_ratio(bkg, sig, noisy_b, noisy_s, 1e-2, n_boot=100)
     assert lo < ratio < hi and lo <= want <= hi and abs(ratio - want) < 0.1
     with pytest.raises(ValueError, match="same events"):

@@ -24,7 +24,9 @@ def _seed(tf: float, tq: float) -> dict:
 
 
 def test_seed_summary_ratios(bench):
-    row = bench.seed_summary({1: _seed(0.004, 0.002), 2: _seed(0.002, 0.003), 3: _seed(0.0, 0.001)}, 1e-4)["ato4l"]["kl"]
+    row = bench.seed_summary({1: _seed(0.004, 0.002), 2: _seed(0.002, 0.003), 3: _seed(0.0, 0.001)}, 1e-4)["ato4l"][
+        "kl"
+    ]
     assert row["float_tpr"] == pytest.approx(0.002) and row["quantized_tpr"] == pytest.approx(0.002)
     assert row["ratio"] == pytest.approx(1.0)
     assert row["seed_ratios"][2] is None and row["seed_ratios"][:2] == pytest.approx([0.5, 1.5])
@@ -39,8 +41,13 @@ def test_seed_summary_without_float_efficiency(bench):
 
 def test_background_overlap_per_score(bench):
     ref = np.arange(20000.0)  # FPR 1e-4 keeps the top 2 events
-    bkg = {"float_kl": ref, "quantized_kl": ref[::-1].copy(), "float_mu2": ref, "quantized_mu2": 3.0 * ref,
-           "float_mse": ref}  # mse has no quantized score: no row
+    bkg = {
+        "float_kl": ref,
+        "quantized_kl": ref[::-1].copy(),
+        "float_mu2": ref,
+        "quantized_mu2": 3.0 * ref,
+        "float_mse": ref,
+    }  # mse has no quantized score: no row
     overlap = bench.background_overlap(bkg, np.ones(ref.size))
     assert set(overlap) == {"kl", "mu2"}
     assert overlap["mu2"] == {"0.001": 1.0, "0.0001": 1.0}

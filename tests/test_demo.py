@@ -20,13 +20,32 @@ def test_quick_sizes_cover_every_signal_and_limit_the_slow_one():
 
 
 def test_headline_reports_thresholds_efficiencies_and_bit_exactness(tmp_path):
-    (tmp_path / "rates.json").write_text(json.dumps({"targets": [
-        {"target_hz": 1000.0, "threshold": 1234, "rate_hz": 950.0,
-         "signals": {"ato4l": {"efficiency": 0.125}, "lq_btau": {"efficiency": 0.5}}}]}))
-    (tmp_path / "verify.json").write_text(json.dumps({"vectors": 2000, "stages": {
-        "qkeras_vs_golden": {"encoder": {"mismatched_values": 0}},
-        "hls_csim_vs_golden[kl]": {"encoder": {"mismatched_values": 0}, "score": {"mismatched_values": 3}},
-        "rtl_vs_golden[kl]": {"ok": True, "mismatches": 0, "latency_cycles": 8, "latency_ns": 40.0}}}))
+    (tmp_path / "rates.json").write_text(
+        json.dumps(
+            {
+                "targets": [
+                    {
+                        "target_hz": 1000.0,
+                        "threshold": 1234,
+                        "rate_hz": 950.0,
+                        "signals": {"ato4l": {"efficiency": 0.125}, "lq_btau": {"efficiency": 0.5}},
+                    }
+                ]
+            }
+        )
+    )
+    (tmp_path / "verify.json").write_text(
+        json.dumps(
+            {
+                "vectors": 2000,
+                "stages": {
+                    "qkeras_vs_golden": {"encoder": {"mismatched_values": 0}},
+                    "hls_csim_vs_golden[kl]": {"encoder": {"mismatched_values": 0}, "score": {"mismatched_values": 3}},
+                    "rtl_vs_golden[kl]": {"ok": True, "mismatches": 0, "latency_cycles": 8, "latency_ns": 40.0},
+                },
+            }
+        )
+    )
     lines = headline(tmp_path)
     assert lines[0] == "1 kHz: threshold code 1234 (rate 0.95 kHz); signal efficiency: ato4l 12.5%, lq_btau 50%"
     assert "qkeras_vs_golden: bit-exact on 2000 vectors" in lines
@@ -45,13 +64,14 @@ def test_tiny_demo_runs_every_stage(tmp_path):
         if __name__ == "__main__":
             sizes = DemoSizes(300, 300, 40, 1, 200, n_hplus=20,
                               background_shares=(("wlnu", 0.8), ("zll", 0.15), ("ttbar", 0.05)))
-            results = run_demo({str(tmp_path / 'run')!r}, sizes=sizes, workers=2)
+            results = run_demo({str(tmp_path / "run")!r}, sizes=sizes, workers=2)
             bad = [k for k, r in results.items() if k != "summary" and r["status"] != "done"]
             raise SystemExit(1 if bad else 0)
     """)
     (tmp_path / "tiny_demo.py").write_text(script)
-    proc = subprocess.run([sys.executable, str(tmp_path / "tiny_demo.py")], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=3000)
+    proc = subprocess.run(
+        [sys.executable, str(tmp_path / "tiny_demo.py")], cwd=tmp_path, capture_output=True, text=True, timeout=3000
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     verify = json.loads((tmp_path / "run" / "verify.json").read_text())
     assert verify["total_mismatches"] == 0 and verify["ok"]

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from l1ad import keras_compat
-from l1ad.fixed.extract import (ExtractionError, check_qkeras_exact, extract_fixed_model, float64_keras,
-                                qkeras_reference, quantizer_format)
+from l1ad.fixed.extract import (
+    ExtractionError,
+    check_qkeras_exact,
+    extract_fixed_model,
+    float64_keras,
+    qkeras_reference,
+    quantizer_format,
+)
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import FixedFormat, FixedPointModel
 from l1ad.fixed.vectors import verification_codes
@@ -29,7 +35,7 @@ def _qkeras_apply(quantizer, values: np.ndarray) -> np.ndarray:
 def _probe_values(fmt: FixedFormat, rng: np.random.Generator) -> np.ndarray:
     lsb = fmt.lsb
     codes = np.arange(fmt.min_code - 4, fmt.max_code + 5, max(1, (fmt.max_code - fmt.min_code) // 300))
-    ties = (codes + 0.5) * lsb                                           # exact half-LSB ties
+    ties = (codes + 0.5) * lsb  # exact half-LSB ties
     noise = rng.uniform((fmt.min_code - 50) * lsb, (fmt.max_code + 50) * lsb, 2000)
     return np.concatenate([codes * lsb, ties, noise, [1e6, -1e6]])
 
@@ -39,7 +45,13 @@ def test_quantized_bits_is_ap_fixed_rnd_conv_sat(bits, integer):
     qk = keras_compat.qkeras()
     q = qk.quantized_bits(bits, integer, alpha=1)
     fmt = quantizer_format(q, "probe")
-    assert (fmt.width, fmt.integer, fmt.signed, fmt.rounding, fmt.overflow) == (bits, integer + 1, True, "RND_CONV", "SAT")
+    assert (fmt.width, fmt.integer, fmt.signed, fmt.rounding, fmt.overflow) == (
+        bits,
+        integer + 1,
+        True,
+        "RND_CONV",
+        "SAT",
+    )
     x = _probe_values(fmt, np.random.default_rng(bits))
     got = np.ldexp(_qkeras_apply(q, x), fmt.frac)
     assert np.array_equal(got, np.rint(got))
@@ -100,11 +112,41 @@ def test_golden_equals_qkeras_default_encoder(default_encoder):
 
 
 RANDOM_ARCHITECTURES = [
-    dict(hidden=(16,), latent=3, weight_bits=4, weight_integer=0, bias_bits=6, bias_integer=1, act_bits=6, act_integer=2),
-    dict(hidden=(24, 12), latent=8, weight_bits=6, weight_integer=1, bias_bits=8, bias_integer=2, act_bits=8, act_integer=3),
-    dict(hidden=(32, 16), latent=3, weight_bits=8, weight_integer=1, bias_bits=12, bias_integer=3, act_bits=8, act_integer=3),
-    dict(hidden=(20, 10), latent=8, weight_bits=12, weight_integer=1, bias_bits=12, bias_integer=3, act_bits=10, act_integer=3,
-         output_bits=12, output_integer=3),
+    dict(
+        hidden=(16,), latent=3, weight_bits=4, weight_integer=0, bias_bits=6, bias_integer=1, act_bits=6, act_integer=2
+    ),
+    dict(
+        hidden=(24, 12),
+        latent=8,
+        weight_bits=6,
+        weight_integer=1,
+        bias_bits=8,
+        bias_integer=2,
+        act_bits=8,
+        act_integer=3,
+    ),
+    dict(
+        hidden=(32, 16),
+        latent=3,
+        weight_bits=8,
+        weight_integer=1,
+        bias_bits=12,
+        bias_integer=3,
+        act_bits=8,
+        act_integer=3,
+    ),
+    dict(
+        hidden=(20, 10),
+        latent=8,
+        weight_bits=12,
+        weight_integer=1,
+        bias_bits=12,
+        bias_integer=3,
+        act_bits=10,
+        act_integer=3,
+        output_bits=12,
+        output_integer=3,
+    ),
 ]
 
 
@@ -133,8 +175,9 @@ def _qact(q):
 
 def _qdense(n, **kw):
     qk = keras_compat.qkeras()
-    return lambda x: qk.QDense(n, kernel_quantizer=qk.quantized_bits(8, 1, alpha=1),
-                               bias_quantizer=qk.quantized_bits(8, 1, alpha=1), **kw)(x)
+    return lambda x: qk.QDense(
+        n, kernel_quantizer=qk.quantized_bits(8, 1, alpha=1), bias_quantizer=qk.quantized_bits(8, 1, alpha=1), **kw
+    )(x)
 
 
 def test_extraction_errors_name_the_problem():
@@ -143,8 +186,9 @@ def test_extraction_errors_name_the_problem():
     out = _qact(qk.quantized_bits(16, 4, alpha=1))
     relu = _qact(qk.quantized_relu(8, 3))
     cases = {
-        "BatchNormalization": _model(inq, _qdense(8), lambda x: keras.layers.BatchNormalization(name="bn")(x), relu,
-                                     _qdense(6), out),
+        "BatchNormalization": _model(
+            inq, _qdense(8), lambda x: keras.layers.BatchNormalization(name="bn")(x), relu, _qdense(6), out
+        ),
         "Dense": _model(inq, lambda x: keras.layers.Dense(8, name="float_dense")(x), relu, _qdense(6), out),
         "must be followed by a QActivation": _model(inq, _qdense(8), relu, _qdense(6)),
         "must start with QActivation": _model(_qdense(8), relu, _qdense(6), out),
@@ -165,8 +209,9 @@ def test_extraction_errors_name_the_problem():
 
 
 def test_qkeras_reference_refuses_float32_rounding_relu():
-    encoder = build_quantized_encoder(hidden=(8,), latent=3, weight_bits=16, weight_integer=1, act_bits=16,
-                                      act_integer=6, seed=1)
+    encoder = build_quantized_encoder(
+        hidden=(8,), latent=3, weight_bits=16, weight_integer=1, act_bits=16, act_integer=6, seed=1
+    )
     fixed = extract_fixed_model(encoder, score="mu2")
     with pytest.raises(ValueError, match="float32"):
         check_qkeras_exact(fixed)

@@ -11,9 +11,18 @@ from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
 from l1ad.fixed.score import make_score
 
 
-def random_model(seed: int, sizes=(57, 32, 16), latent=3, w_bits=8, in_fmt=FixedFormat(16, 6),
-                 act=FixedFormat(8, 3, signed=False), out=FixedFormat(16, 5), score="kl",
-                 rounding="RND_CONV", overflow="SAT") -> FixedPointModel:
+def random_model(
+    seed: int,
+    sizes=(57, 32, 16),
+    latent=3,
+    w_bits=8,
+    in_fmt=FixedFormat(16, 6),
+    act=FixedFormat(8, 3, signed=False),
+    out=FixedFormat(16, 5),
+    score="kl",
+    rounding="RND_CONV",
+    overflow="SAT",
+) -> FixedPointModel:
     rng = np.random.default_rng(seed)
     w_fmt, b_fmt = FixedFormat(w_bits, 2), FixedFormat(12, 4)
     layers = []
@@ -22,20 +31,35 @@ def random_model(seed: int, sizes=(57, 32, 16), latent=3, w_bits=8, in_fmt=Fixed
         last = i == len(dims) - 2
         fmt = out if last else act
         fmt = FixedFormat(fmt.width, fmt.integer, fmt.signed, rounding, overflow)
-        layers.append(DenseLayer(
-            name=f"d{i}", weight=rng.integers(w_fmt.min_code, w_fmt.max_code + 1, (n_in, n_out)), weight_format=w_fmt,
-            bias=rng.integers(b_fmt.min_code, b_fmt.max_code + 1, n_out), bias_format=b_fmt,
-            activation="linear" if last else "relu", output_format=fmt))
-    return FixedPointModel(name="m", input_format=in_fmt, layers=layers, latent=latent, has_logvar=True,
-                           score=make_score(score, latent, layers[-1].output_format))
+        layers.append(
+            DenseLayer(
+                name=f"d{i}",
+                weight=rng.integers(w_fmt.min_code, w_fmt.max_code + 1, (n_in, n_out)),
+                weight_format=w_fmt,
+                bias=rng.integers(b_fmt.min_code, b_fmt.max_code + 1, n_out),
+                bias_format=b_fmt,
+                activation="linear" if last else "relu",
+                output_format=fmt,
+            )
+        )
+    return FixedPointModel(
+        name="m",
+        input_format=in_fmt,
+        layers=layers,
+        latent=latent,
+        has_logvar=True,
+        score=make_score(score, latent, layers[-1].output_format),
+    )
 
 
 def codes_for(model: FixedPointModel, n: int, seed: int = 1) -> np.ndarray:
     fmt = model.input_format
     rng = np.random.default_rng(seed)
     x = rng.integers(fmt.min_code, fmt.max_code + 1, (n, model.n_inputs)) >> rng.integers(0, fmt.width - 1, (n, 1))
-    corners = np.array([np.zeros(model.n_inputs), np.full(model.n_inputs, fmt.max_code),
-                        np.full(model.n_inputs, fmt.min_code)], dtype=np.int64)
+    corners = np.array(
+        [np.zeros(model.n_inputs), np.full(model.n_inputs, fmt.max_code), np.full(model.n_inputs, fmt.min_code)],
+        dtype=np.int64,
+    )
     return np.concatenate([corners, x.astype(np.int64)])
 
 
@@ -69,8 +93,14 @@ def test_wrap_and_wide_formats_take_the_int64_path():
     wrap = random_model(3, overflow="WRAP")
     assert all(p is None for p in golden._plan(wrap).layers)
     assert_same(wrap, codes_for(wrap, 3000))
-    wide = random_model(4, w_bits=24, in_fmt=FixedFormat(30, 10), act=FixedFormat(20, 8, signed=False),
-                        out=FixedFormat(28, 6), score="mu2")
+    wide = random_model(
+        4,
+        w_bits=24,
+        in_fmt=FixedFormat(30, 10),
+        act=FixedFormat(20, 8, signed=False),
+        out=FixedFormat(28, 6),
+        score="mu2",
+    )
     plan = golden._plan(wide)
     assert plan.layers[0] is None and not plan.score_float  # > 53-bit accumulator, 56-bit mu^2 sums
     assert_same(wide, codes_for(wide, 3000))

@@ -66,12 +66,24 @@ def random_model(rng, score="mu2", hidden=(12, 7), latent=2, n_in=9, in_fmt=Fixe
     b = FixedFormat(8, 3)
     layers, n = [], n_in
     for i, h in enumerate(hidden):
-        layers.append(DenseLayer(f"d{i}", rng.integers(-32, 32, (n, h)), w, rng.integers(-128, 128, h), b, "relu",
-                                 FixedFormat(8, 3, signed=False)))
+        layers.append(
+            DenseLayer(
+                f"d{i}",
+                rng.integers(-32, 32, (n, h)),
+                w,
+                rng.integers(-128, 128, h),
+                b,
+                "relu",
+                FixedFormat(8, 3, signed=False),
+            )
+        )
         n = h
     out = FixedFormat(9, 4)
-    layers.append(DenseLayer("out", rng.integers(-32, 32, (n, 2 * latent)), w, rng.integers(-128, 128, 2 * latent), b,
-                             "linear", out))
+    layers.append(
+        DenseLayer(
+            "out", rng.integers(-32, 32, (n, 2 * latent)), w, rng.integers(-128, 128, 2 * latent), b, "linear", out
+        )
+    )
     return FixedPointModel("rand", in_fmt, layers, latent, True, make_score(score, latent, out))
 
 
@@ -113,7 +125,7 @@ def test_accumulator_format_is_exact_bound():
     model = random_model(rng)
     layer, fmt = model.layers[0], model.input_format
     acc_fmt = layer.accumulator_format(fmt)
-    worst = int(np.abs(layer.weight).sum(axis=0).max()) * 2**(fmt.width - 1)  # |x| <= 2^(w-1)
+    worst = int(np.abs(layer.weight).sum(axis=0).max()) * 2 ** (fmt.width - 1)  # |x| <= 2^(w-1)
     shift = acc_fmt.frac - fmt.frac - layer.weight_format.frac
     assert acc_fmt.frac == max(fmt.frac + layer.weight_format.frac, layer.bias_format.frac)
     assert acc_fmt.max_code >= (worst << shift)
@@ -121,8 +133,8 @@ def test_accumulator_format_is_exact_bound():
 
 def test_scores_on_hand_computed_codes():
     latent_fmt = FixedFormat(width=6, integer=3)  # codes -32..31, lsb 1/8, logvar in [-4, 3.875]
-    mu = np.array([[8, -16], [0, 0], [31, -32]])   # 1.0, -2.0 / 0, 0 / 3.875, -4
-    lv = np.array([[0, 8], [-32, 31], [-8, 4]])    # 0, 1.0 / -4, 3.875 / -1, 0.5
+    mu = np.array([[8, -16], [0, 0], [31, -32]])  # 1.0, -2.0 / 0, 0 / 3.875, -4
+    lv = np.array([[0, 8], [-32, 31], [-8, 4]])  # 0, 1.0 / -4, 3.875 / -1, 0.5
     mu2 = make_score("mu2", 2, latent_fmt)
     got = mu2.output_format.to_float(score_codes(mu2, mu, lv))
     np.testing.assert_array_equal(got, [5.0, 0.0, 3.875**2 + 16])
@@ -133,11 +145,19 @@ def test_scores_on_hand_computed_codes():
         got = spec.output_format.to_float(score_codes(spec, mu, lv))
         for e in range(3):
             if kind == "kl":  # table holds round(expm1(lv) - lv); mu^2 exact; factor 1/2
-                expected = sum(Fraction(int(mu[e, i]) ** 2, 64) + Fraction(round(math.ldexp(math.expm1(lv[e, i] / 8) - lv[e, i] / 8, f_t)), 2**f_t)
-                               for i in range(2)) / 2
+                expected = (
+                    sum(
+                        Fraction(int(mu[e, i]) ** 2, 64)
+                        + Fraction(round(math.ldexp(math.expm1(lv[e, i] / 8) - lv[e, i] / 8, f_t)), 2**f_t)
+                        for i in range(2)
+                    )
+                    / 2
+                )
             else:
-                expected = sum(Fraction(int(mu[e, i]) ** 2, 64) * Fraction(round(math.ldexp(math.exp(-lv[e, i] / 8), f_t)), 2**f_t)
-                               for i in range(2))
+                expected = sum(
+                    Fraction(int(mu[e, i]) ** 2, 64) * Fraction(round(math.ldexp(math.exp(-lv[e, i] / 8), f_t)), 2**f_t)
+                    for i in range(2)
+                )
             assert got[e] == float(expected)
             exact_float = sum(fn(mu[e, i] / 8, lv[e, i] / 8) for i in range(2)) * (0.5 if kind == "kl" else 1)
             assert abs(got[e] - exact_float) <= 2 * 2.0**-f_t * (1 + float(np.sum(mu[e] ** 2)) / 64)
@@ -196,7 +216,9 @@ def test_model_structure_checks():
     with pytest.raises(ValueError, match="needs logvar"):
         FixedPointModel("ae", model.input_format, model.layers, 4, False, make_score("kl", 4, model.latent_format))
     with pytest.raises(ValueError, match="outside"):
-        DenseLayer("bad", np.array([[40]]), FixedFormat(6, 1), np.array([0]), FixedFormat(6, 1), "relu", FixedFormat(8, 3))
+        DenseLayer(
+            "bad", np.array([[40]]), FixedFormat(6, 1), np.array([0]), FixedFormat(6, 1), "relu", FixedFormat(8, 3)
+        )
 
 
 def test_lut_saturates_logvar_to_table_range():

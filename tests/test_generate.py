@@ -258,8 +258,23 @@ def test_cli_generate_verb(tmp_path, capsys):
     from l1ad.cli import main
 
     out = tmp_path / "cli.h5"
-    rc = main(["generate", "--process", "zll", "--events", "12", "--seed", "3", "--workers", "1",
-               "--job-size", "6", "--out", str(out)])
+    rc = main(
+        [
+            "generate",
+            "--process",
+            "zll",
+            "--events",
+            "12",
+            "--seed",
+            "3",
+            "--workers",
+            "1",
+            "--job-size",
+            "6",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     check_l1_layout(adc2021.read_particles(out))
     assert adc2021.read_metadata(out)["job_size"] == 6

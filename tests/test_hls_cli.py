@@ -28,8 +28,9 @@ def run_dir(tmp_path_factory) -> Path:
     encoder.save(out / "encoder.h5", save_format="h5", include_optimizer=False)
     (out / "config.json").write_text(json.dumps({**ModelConfig().to_dict(), "deployable": True}))
     InputFormat.fit(background(2000, 3)).save(out / "input_format.json")
-    (out / "metadata.json").write_text(json.dumps({"data_files": {
-        "background": {"path": str(bkg)}, "signal": {"path": str(sig)}}}))
+    (out / "metadata.json").write_text(
+        json.dumps({"data_files": {"background": {"path": str(bkg)}, "signal": {"path": str(sig)}}})
+    )
     return out
 
 
@@ -62,8 +63,9 @@ def test_convert_then_verify_with_csim(run_dir, tmp_path):
     assert settings["part"] == "xcvu9p-flga2104-2L-e" and settings["clock_period"] == 5.0
     codes = np.zeros((1, 57), dtype=np.int64)
     assert golden_forward(fixed, codes).score.shape == (1,)
-    assert main(["verify", str(run_dir), "--score", "kl", "--hls-dir", str(hls_dir), "--events", "600",
-                 "--no-rtl"]) == 0
+    assert (
+        main(["verify", str(run_dir), "--score", "kl", "--hls-dir", str(hls_dir), "--events", "600", "--no-rtl"]) == 0
+    )
     summary = json.loads((run_dir / "verify.json").read_text())
     stage = summary["stages"]["hls_csim_vs_golden[kl]"]
     assert stage["score"]["vectors"] == 600 and stage["score"]["mismatched_values"] == 0

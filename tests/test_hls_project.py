@@ -9,7 +9,6 @@ import re
 
 import numpy as np
 import pytest
-
 from synthetic_events import background
 
 from l1ad.data.preprocess import InputFormat
@@ -20,8 +19,6 @@ from l1ad.hls.project import HLSSettings, create_project, to_codes
 from l1ad.models.builders import build_quantized_encoder
 
 SCORES = ("kl", "rz", "mu2")
-
-
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +37,9 @@ def saturating_event_codes() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def codes(encoder):
-    return np.concatenate([verification_codes(extract_fixed_model(encoder, score="mu2"), 3000), saturating_event_codes()])
+    return np.concatenate(
+        [verification_codes(extract_fixed_model(encoder, score="mu2"), 3000), saturating_event_codes()]
+    )
 
 
 @pytest.fixture(scope="module", params=SCORES)
@@ -104,19 +103,72 @@ def test_to_codes_rejects_inexact_values():
 
 
 RANDOM_ARCHITECTURES = {
-    "w4-latent8-kl": (dict(hidden=(16,), latent=8, weight_bits=4, weight_integer=0, bias_bits=6, bias_integer=1,
-                           act_bits=6, act_integer=2), "kl", False),
-    "w12-latent3-rz": (dict(hidden=(20, 10), latent=3, weight_bits=12, weight_integer=1, bias_bits=12, bias_integer=3,
-                            act_bits=10, act_integer=3, output_bits=12, output_integer=3), "rz", False),
-    "w6-latent8-mu2": (dict(hidden=(24, 12), latent=8, weight_bits=6, weight_integer=1, bias_bits=8, bias_integer=2,
-                            act_bits=8, act_integer=3), "mu2", True),
-    "w8-latent3-kl": (dict(hidden=(32, 16), latent=3, weight_bits=8, weight_integer=1, bias_bits=10, bias_integer=2,
-                           act_bits=6, act_integer=2, output_bits=14, output_integer=3), "kl", True),
+    "w4-latent8-kl": (
+        dict(
+            hidden=(16,),
+            latent=8,
+            weight_bits=4,
+            weight_integer=0,
+            bias_bits=6,
+            bias_integer=1,
+            act_bits=6,
+            act_integer=2,
+        ),
+        "kl",
+        False,
+    ),
+    "w12-latent3-rz": (
+        dict(
+            hidden=(20, 10),
+            latent=3,
+            weight_bits=12,
+            weight_integer=1,
+            bias_bits=12,
+            bias_integer=3,
+            act_bits=10,
+            act_integer=3,
+            output_bits=12,
+            output_integer=3,
+        ),
+        "rz",
+        False,
+    ),
+    "w6-latent8-mu2": (
+        dict(
+            hidden=(24, 12),
+            latent=8,
+            weight_bits=6,
+            weight_integer=1,
+            bias_bits=8,
+            bias_integer=2,
+            act_bits=8,
+            act_integer=3,
+        ),
+        "mu2",
+        True,
+    ),
+    "w8-latent3-kl": (
+        dict(
+            hidden=(32, 16),
+            latent=3,
+            weight_bits=8,
+            weight_integer=1,
+            bias_bits=10,
+            bias_integer=2,
+            act_bits=6,
+            act_integer=2,
+            output_bits=14,
+            output_integer=3,
+        ),
+        "kl",
+        True,
+    ),
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(k, marks=pytest.mark.slow) if v[2] else k for k, v in RANDOM_ARCHITECTURES.items()])
+@pytest.mark.parametrize(
+    "name", [pytest.param(k, marks=pytest.mark.slow) if v[2] else k for k, v in RANDOM_ARCHITECTURES.items()]
+)
 def test_random_architectures_golden_qkeras_csim(name, tmp_path):
     arch, score, _ = RANDOM_ARCHITECTURES[name]
     encoder = build_quantized_encoder(seed=len(name), random_biases=True, **arch)
@@ -129,8 +181,10 @@ def test_random_architectures_golden_qkeras_csim(name, tmp_path):
     assert np.array_equal(out.score, golden.score)
 
 
-@pytest.mark.parametrize("backend,part", [("Vivado", "xcvu9p-flga2104-2L-e"), ("Vitis", "xcvu13p-flga2577-2-e"),
-                                          ("Vivado", "xc7vx690tffg1927-2")])
+@pytest.mark.parametrize(
+    "backend,part",
+    [("Vivado", "xcvu9p-flga2104-2L-e"), ("Vitis", "xcvu13p-flga2577-2-e"), ("Vivado", "xc7vx690tffg1927-2")],
+)
 def test_project_generation_backends_and_parts(encoder, tmp_path, backend, part):
     fixed = extract_fixed_model(encoder, score="kl")
     settings = HLSSettings(backend=backend, part=part, clock_period=4.0)

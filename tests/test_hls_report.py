@@ -85,9 +85,13 @@ def test_parse_vivado_csynth(tmp_path):
 
 
 def test_parse_vitis_csynth_with_namespace_and_dsp_tag(tmp_path):
-    vitis = (VIVADO_CSYNTH.replace("<profile>", '<profile xmlns="http://www.xilinx.com/hls/report">')
-             .replace("DSP48E>", "DSP>").replace("<Part>xcvu9p-flga2104-2L-e", "<Part>xcvu13p-flga2577-2-e")
-             .replace("<DSP>684</DSP>", "<DSP>1228</DSP>").replace("<DSP>6840</DSP>", "<DSP>12288</DSP>"))
+    vitis = (
+        VIVADO_CSYNTH.replace("<profile>", '<profile xmlns="http://www.xilinx.com/hls/report">')
+        .replace("DSP48E>", "DSP>")
+        .replace("<Part>xcvu9p-flga2104-2L-e", "<Part>xcvu13p-flga2577-2-e")
+        .replace("<DSP>684</DSP>", "<DSP>1228</DSP>")
+        .replace("<DSP>6840</DSP>", "<DSP>12288</DSP>")
+    )
     r = parse_csynth_report(_write(tmp_path, vitis))
     assert r["part"] == "xcvu13p-flga2577-2-e"
     assert r["resources"]["DSP"] == {"used": 1228, "available": 12288, "percent": round(100 * 1228 / 12288, 3)}

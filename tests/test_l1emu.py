@@ -8,8 +8,9 @@ import pytest
 from l1ad.data import adc2021
 from l1ad.data.l1emu import FinalState, L1EmuConfig, Resolution, emulate, leading_lepton_pt
 
-EXACT = L1EmuConfig(egamma_resolution=Resolution(), muon_resolution=Resolution(), jet_resolution=Resolution(),
-                    met_stochastic=0.0)
+EXACT = L1EmuConfig(
+    egamma_resolution=Resolution(), muon_resolution=Resolution(), jet_resolution=Resolution(), met_stochastic=0.0
+)
 
 
 def particle(pid: int, pt: float, eta: float, phi: float, m: float = 0.0) -> tuple:
@@ -39,11 +40,13 @@ def test_met_is_minus_visible_sum_and_neutrinos_are_invisible():
 
 
 def test_acceptance_per_type():
-    ev = [particle(11, 40.0, 3.2, 0.0),   # e outside |eta| < 3.0
-          particle(22, 30.0, 2.9, 2.0),   # photon inside
-          particle(13, 40.0, 2.3, -2.0),  # mu outside |eta| < 2.1
-          particle(13, 35.0, -2.0, 1.0),  # mu inside
-          particle(11, 2.5, 0.0, -1.0)]   # below 3 GeV
+    ev = [
+        particle(11, 40.0, 3.2, 0.0),  # e outside |eta| < 3.0
+        particle(22, 30.0, 2.9, 2.0),  # photon inside
+        particle(13, 40.0, 2.3, -2.0),  # mu outside |eta| < 2.1
+        particle(13, 35.0, -2.0, 1.0),  # mu inside
+        particle(11, 2.5, 0.0, -1.0),
+    ]  # below 3 GeV
     out, _ = run(ev)
     assert out[0, 1:5, 0].tolist() == pytest.approx([30.0, 0, 0, 0], rel=1e-5)
     assert out[0, 1, 1] == pytest.approx(2.9, rel=1e-5)
@@ -52,9 +55,9 @@ def test_acceptance_per_type():
 
 
 def test_isolation_cone():
-    near = [particle(11, 50.0, 0.0, 0.0), particle(211, 20.0, 0.1, 0.1, 0.14)]   # iso 0.4 -> rejected
-    far = [particle(11, 50.0, 0.0, 0.0), particle(211, 20.0, 0.0, 0.5, 0.14)]    # outside dR 0.3
-    soft = [particle(13, 50.0, 0.0, 0.0), particle(211, 5.0, 0.1, 0.0, 0.14)]    # iso 0.1 -> kept
+    near = [particle(11, 50.0, 0.0, 0.0), particle(211, 20.0, 0.1, 0.1, 0.14)]  # iso 0.4 -> rejected
+    far = [particle(11, 50.0, 0.0, 0.0), particle(211, 20.0, 0.0, 0.5, 0.14)]  # outside dR 0.3
+    soft = [particle(13, 50.0, 0.0, 0.0), particle(211, 5.0, 0.1, 0.0, 0.14)]  # iso 0.1 -> kept
     out, _ = run(near, far, soft)
     assert out[0, 1, 3] == 0 and out[0, 1, 0] == 0
     assert out[1, 1, 0] == pytest.approx(50.0, rel=1e-5)
@@ -70,11 +73,14 @@ def test_pt_ordering_truncation_and_padding():
 
 
 def test_jets_antikt_threshold_and_eta():
-    ev = [particle(211, 40.0, 0.0, 0.0, 0.14), particle(211, 10.0, 0.1, 0.05, 0.14),  # one jet ~50 GeV
-          particle(211, 30.0, 0.5, 3.0, 0.14),                                          # second jet
-          particle(211, 12.0, -1.0, 1.5, 0.14),                                         # below 15 GeV
-          particle(211, 40.0, 4.3, -1.5, 0.14),                                         # |eta| > 4
-          particle(13, 30.0, 1.0, -2.5)]                                                # muons not clustered
+    ev = [
+        particle(211, 40.0, 0.0, 0.0, 0.14),
+        particle(211, 10.0, 0.1, 0.05, 0.14),  # one jet ~50 GeV
+        particle(211, 30.0, 0.5, 3.0, 0.14),  # second jet
+        particle(211, 12.0, -1.0, 1.5, 0.14),  # below 15 GeV
+        particle(211, 40.0, 4.3, -1.5, 0.14),  # |eta| > 4
+        particle(13, 30.0, 1.0, -2.5),
+    ]  # muons not clustered
     out, _ = run(ev)
     jets = out[0, 9:19]
     assert (jets[:, 3] == adc2021.CLASS_JET).sum() == 2

@@ -44,23 +44,37 @@ def test_contract_rejects_batchnorm_and_wrong_quantizers(keras):
     qk = keras_compat.qkeras()
     inp = keras.Input((N_INPUTS,))
     x = qk.QActivation(qk.quantized_bits(16, 5, alpha=1))(inp)
-    x = qk.QDense(8, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1))(x)
+    x = qk.QDense(
+        8, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1)
+    )(x)
     bn = keras.layers.BatchNormalization(name="bn")(x)
     y = qk.QActivation(qk.quantized_bits(16, 4, alpha=1))(
-        qk.QDense(6, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1))(
-            qk.QActivation(qk.quantized_relu(8, 3))(bn)))
+        qk.QDense(
+            6, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1)
+        )(qk.QActivation(qk.quantized_relu(8, 3))(bn))
+    )
     with pytest.raises(export.EncoderContractError):
         export.check_encoder_contract(keras.Model(inp, y))
     z = qk.QActivation(qk.quantized_bits(16, 4, alpha="auto_po2"))(
-        qk.QDense(6, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1))(
-            qk.QActivation(qk.quantized_relu(8, 3))(x)))
+        qk.QDense(
+            6, kernel_quantizer=qk.quantized_bits(8, 0, alpha=1), bias_quantizer=qk.quantized_bits(8, 0, alpha=1)
+        )(qk.QActivation(qk.quantized_relu(8, 3))(x))
+    )
     with pytest.raises(export.EncoderContractError, match="alpha=1"):
         export.check_encoder_contract(keras.Model(inp, z))
 
 
 def test_random_encoder_builder_and_deployable_copy_store_quantized_weights():
-    enc = builders.build_quantized_encoder(hidden=(12, 7), latent=2, weight_bits=6, weight_integer=0,
-                                           bias_bits=10, bias_integer=2, seed=4, random_biases=True)
+    enc = builders.build_quantized_encoder(
+        hidden=(12, 7),
+        latent=2,
+        weight_bits=6,
+        weight_integer=0,
+        bias_bits=10,
+        bias_integer=2,
+        seed=4,
+        random_biases=True,
+    )
     assert enc.output_shape == (None, 4)
     dep = export.deployable_encoder(enc)
     qk = keras_compat.qkeras()
@@ -136,7 +150,9 @@ def test_copy_weights_folds_batchnorm_into_the_quantized_layers():
     for layer in float_enc.layers:  # non-trivial BN statistics
         if layer.name.endswith("_bn"):
             n = layer.get_weights()[0].size
-            layer.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 0.3, n), rng.normal(0, 0.5, n), rng.uniform(0.2, 3, n)])
+            layer.set_weights(
+                [rng.uniform(0.5, 2, n), rng.normal(0, 0.3, n), rng.normal(0, 0.5, n), rng.uniform(0.2, 3, n)]
+            )
     plain = builders.build_encoder(dataclasses.replace(cfg, batchnorm=False), quantized=False)
     copy_weights(float_enc, plain)
     x = rng.normal(0, 1, (64, N_INPUTS)).astype(np.float32)
@@ -173,8 +189,9 @@ def test_teacher_score_is_the_kl_for_a_vae_and_half_mu2_for_an_ae():
 
 def test_distilled_qat_follows_the_float_encoder_more_closely():
     """QAT with the distillation term ends nearer to the float encoder than QAT without it (same seed)."""
-    from l1ad.models.train import configure_tensorflow, train_models
     from synthetic_events import background
+
+    from l1ad.models.train import configure_tensorflow, train_models
 
     events = background(1200, seed=4)
     gaps = {}
@@ -194,7 +211,11 @@ def test_first_layer_weight_bits_sets_only_the_first_encoder_layer():
     enc = builders.build_encoder(cfg, quantized=True)
     bits = {layer.name: layer.kernel_quantizer_internal.bits for layer in enc.layers if hasattr(layer, "kernel")}
     assert bits == {"enc_dense0": 6, "enc_dense1": 3, "enc_head": 3}
-    assert builders.build_encoder(dataclasses.replace(cfg, first_layer_weight_bits=None), True).get_layer(
-        "enc_dense0").kernel_quantizer_internal.bits == 3
+    assert (
+        builders.build_encoder(dataclasses.replace(cfg, first_layer_weight_bits=None), True)
+        .get_layer("enc_dense0")
+        .kernel_quantizer_internal.bits
+        == 3
+    )
     with pytest.raises(ValueError, match="first_layer_weight_bits"):
         ModelConfig(first_layer_weight_bits=1)

@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from synthetic_events import background
 
 from l1ad.data.adc2021 import N_INPUTS
 from l1ad.data.preprocess import InputFormat, slot_mask
-from synthetic_events import background
 
 
 def _fmt(width: int = 8, integer: int = 4, shift: int = 0) -> InputFormat:
@@ -25,10 +25,10 @@ def test_derived_quantities_of_ap_fixed_16_6():
 
 def test_fit_chooses_power_of_two_shifts_from_quantile_and_max():
     flat = np.zeros((1000, N_INPUTS))
-    flat[:, 0] = np.linspace(1.0, 100.0, 1000)     # 99% quantile ~99 -> ceil(log2 99) = 7
-    flat[:, 1] = np.linspace(-0.3, 0.3, 1000)      # |x| quantile ~0.3 -> ceil(log2 0.3) = -1
+    flat[:, 0] = np.linspace(1.0, 100.0, 1000)  # 99% quantile ~99 -> ceil(log2 99) = 7
+    flat[:, 1] = np.linspace(-0.3, 0.3, 1000)  # |x| quantile ~0.3 -> ceil(log2 0.3) = -1
     flat[:, 3] = np.full(1000, 3.0)
-    flat[0, 3] = 1000.0                            # quantile 3 -> 2, but max 1000 must fit 31.99 -> shift 5
+    flat[0, 3] = 1000.0  # quantile 3 -> 2, but max 1000 must fit 31.99 -> shift 5
     fmt = InputFormat.fit(flat, width=16, integer=6, quantile=0.99)
     assert fmt.shift[0] == 7 and fmt.shift[1] == -1 and fmt.shift[3] == 5
     assert fmt.shift[2] == 0  # never filled
@@ -39,8 +39,8 @@ def test_fit_chooses_power_of_two_shifts_from_quantile_and_max():
 def test_rarely_filled_slot_borrows_the_scale_of_its_object_type():
     ev = background(2000, seed=3)
     flat = ev[..., :3].reshape(len(ev), -1)
-    flat[:, 3 * 4] = 0.0          # 4th e/gamma slot pT: empty ...
-    flat[:5, 3 * 4] = 2.0         # ... except 5 soft entries
+    flat[:, 3 * 4] = 0.0  # 4th e/gamma slot pT: empty ...
+    flat[:5, 3 * 4] = 2.0  # ... except 5 soft entries
     fmt = InputFormat.fit(flat, min_filled=100)
     assert fmt.shift[3 * 4] >= fmt.shift[3 * 1] - 1  # scaled like e/gamma pT, not blown up to the soft values
     assert fmt.shift[3 * 4] > 1
@@ -78,12 +78,15 @@ def test_accepts_particles_and_flat_alike():
     assert np.array_equal(fmt.to_codes(ev), fmt.to_codes(ev[..., :3].reshape(50, -1)))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.full((2, N_INPUTS), np.nan), "NaN"),
-    (np.full((2, N_INPUTS), np.inf), "NaN or inf"),
-    (np.zeros((2, 56)), "shape"),
-    (np.array([["a"] * N_INPUTS]), "dtype"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.full((2, N_INPUTS), np.nan), "NaN"),
+        (np.full((2, N_INPUTS), np.inf), "NaN or inf"),
+        (np.zeros((2, 56)), "shape"),
+        (np.array([["a"] * N_INPUTS]), "dtype"),
+    ],
+)
 def test_bad_input_raises_naming_the_problem(bad, match):
     with pytest.raises(ValueError, match=match):
         _fmt().to_codes(bad)

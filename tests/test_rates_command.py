@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from synthetic_events import background, signal
 
 from l1ad import cli
@@ -22,8 +21,15 @@ def random_encoder(seed: int = 0, score: str = "kl") -> FixedPointModel:
     """A 57 -> 16 -> 2x3 encoder with random integer weights (structure only; not trained)."""
     rng = np.random.default_rng(seed)
     w, b = FixedFormat(6, 1), FixedFormat(8, 3)
-    hidden = DenseLayer("d0", rng.integers(-32, 32, (57, 16)), w, rng.integers(-128, 128, 16), b, "relu",
-                        FixedFormat(8, 3, signed=False))
+    hidden = DenseLayer(
+        "d0",
+        rng.integers(-32, 32, (57, 16)),
+        w,
+        rng.integers(-128, 128, 16),
+        b,
+        "relu",
+        FixedFormat(8, 3, signed=False),
+    )
     out_fmt = FixedFormat(9, 4)
     out = DenseLayer("out", rng.integers(-32, 32, (16, 6)), w, rng.integers(-128, 128, 6), b, "linear", out_fmt)
     return FixedPointModel("rand", FixedFormat(16, 6), [hidden, out], 3, True, make_score(score, 3, out_fmt))
@@ -39,16 +45,34 @@ def run_and_data(tmp_path_factory):
     fmt = InputFormat.fit(to_flat(bkg), width=16, integer=6)
     fmt.save(run / "input_format.json")
     random_encoder().save(run / "fixed" / "kl")
-    data = {"bkg": write_particles(d / "bkg.h5", bkg), "Ato4l": write_particles(d / "Ato4l.h5", signal(800, 22)),
-            "hToTauTau": write_particles(d / "hToTauTau_13TeV.h5", signal(500, 23))}
+    data = {
+        "bkg": write_particles(d / "bkg.h5", bkg),
+        "Ato4l": write_particles(d / "Ato4l.h5", signal(800, 22)),
+        "hToTauTau": write_particles(d / "hToTauTau_13TeV.h5", signal(500, 23)),
+    }
     return run, data, bkg, fmt
 
 
 def test_rates_command_writes_json_and_table(run_and_data, capsys):
     run, data, bkg, fmt = run_and_data
-    argv = ["rates", str(run), "--data", str(data["bkg"]), "--signals", str(data["Ato4l"]), str(data["hToTauTau"]),
-            "--target-rate", "1kHz", "--target-rate", "0.5 MHz", "--target-rate", "5MHz", "--chunk-size", "700",
-            "--quiet"]
+    argv = [
+        "rates",
+        str(run),
+        "--data",
+        str(data["bkg"]),
+        "--signals",
+        str(data["Ato4l"]),
+        str(data["hToTauTau"]),
+        "--target-rate",
+        "1kHz",
+        "--target-rate",
+        "0.5 MHz",
+        "--target-rate",
+        "5MHz",
+        "--chunk-size",
+        "700",
+        "--quiet",
+    ]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "warning: fewer than 10 background events pass at 1 kHz" in out  # 3000 events cannot reach 1 kHz
@@ -76,8 +100,22 @@ def test_rates_command_writes_json_and_table(run_and_data, capsys):
 
 def test_rates_command_dask_gives_identical_json(run_and_data, tmp_path):
     run, data, _, _ = run_and_data
-    common = ["rates", str(run), "--data", str(data["bkg"]), "--signals", str(data["Ato4l"]),
-              "--target-rate", "2kHz", "--target-rate", "100kHz", "--bunches", "2400", "--quiet", "--no-report"]
+    common = [
+        "rates",
+        str(run),
+        "--data",
+        str(data["bkg"]),
+        "--signals",
+        str(data["Ato4l"]),
+        "--target-rate",
+        "2kHz",
+        "--target-rate",
+        "100kHz",
+        "--bunches",
+        "2400",
+        "--quiet",
+        "--no-report",
+    ]
     assert cli.main(common + ["--chunk-size", "1000"]) == 0
     a = json.loads((run / "rates.json").read_text())
     assert cli.main(common + ["--dask", "--scheduler", "threads", "--chunk-size", "450"]) == 0

@@ -136,8 +136,18 @@ def test_emulate_signal_efficiencies():
     assert t[0] == 0 and rates[0] == pytest.approx(40e6 * 0.999) and rates[-1] == 0 and errs[-1] == 0
 
 
-@pytest.mark.parametrize("text, hz", [("1kHz", 1e3), ("500Hz", 500.0), ("0.5 kHz", 500.0), ("2 MHz", 2e6),
-                                      ("250", 250.0), ("1e3 hz", 1e3), (100, 100.0)])
+@pytest.mark.parametrize(
+    "text, hz",
+    [
+        ("1kHz", 1e3),
+        ("500Hz", 500.0),
+        ("0.5 kHz", 500.0),
+        ("2 MHz", 2e6),
+        ("250", 250.0),
+        ("1e3 hz", 1e3),
+        (100, 100.0),
+    ],
+)
 def test_parse_rate(text, hz):
     assert parse_rate(text) == hz
 

@@ -23,31 +23,36 @@ def event(met=0.0, eg=(), mu=(), jets=()) -> np.ndarray:
 
 
 MENU = BaselineMenu(single_egamma_pt=36, single_muon_pt=22, double_muon_pt=(15, 7), ht=360, ht_jet_pt=30, met=100)
-EVENTS = np.stack([
-    event(),                                  # 0: nothing
-    event(eg=[36.0]),                         # 1: SingleEG (>= is inclusive)
-    event(eg=[35.9], mu=[21.9]),              # 2: nothing
-    event(mu=[16.0, 8.0]),                    # 3: DoubleMu only
-    event(mu=[30.0, 6.0]),                    # 4: SingleMu only
-    event(jets=[130, 130, 100, 29]),          # 5: HT = 360 (the 29 GeV jet is below the jet threshold)
-    event(jets=[130, 130, 99, 40]),           # 6: HT = 399
-    event(jets=[130, 129, 100, 29.9]),        # 7: HT = 359: nothing
-    event(met=100.0),                         # 8: MET
-    event(met=99.0, mu=[25.0, 20.0]),         # 9: SingleMu + DoubleMu
-])
-EXPECTED = np.array([
-    # EG   Mu     DiMu   HT     MET
-    [0, 0, 0, 0, 0],
-    [1, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0],
-    [0, 0, 1, 0, 0],
-    [0, 1, 0, 0, 0],
-    [0, 0, 0, 1, 0],
-    [0, 0, 0, 1, 0],
-    [0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 1],
-    [0, 1, 1, 0, 0],
-], dtype=bool)
+EVENTS = np.stack(
+    [
+        event(),  # 0: nothing
+        event(eg=[36.0]),  # 1: SingleEG (>= is inclusive)
+        event(eg=[35.9], mu=[21.9]),  # 2: nothing
+        event(mu=[16.0, 8.0]),  # 3: DoubleMu only
+        event(mu=[30.0, 6.0]),  # 4: SingleMu only
+        event(jets=[130, 130, 100, 29]),  # 5: HT = 360 (the 29 GeV jet is below the jet threshold)
+        event(jets=[130, 130, 99, 40]),  # 6: HT = 399
+        event(jets=[130, 129, 100, 29.9]),  # 7: HT = 359: nothing
+        event(met=100.0),  # 8: MET
+        event(met=99.0, mu=[25.0, 20.0]),  # 9: SingleMu + DoubleMu
+    ]
+)
+EXPECTED = np.array(
+    [
+        # EG   Mu     DiMu   HT     MET
+        [0, 0, 0, 0, 0],
+        [1, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0],
+        [0, 0, 1, 0, 0],
+        [0, 1, 0, 0, 0],
+        [0, 0, 0, 1, 0],
+        [0, 0, 0, 1, 0],
+        [0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 1],
+        [0, 1, 1, 0, 0],
+    ],
+    dtype=bool,
+)
 
 
 def test_seed_decisions_on_hand_built_events():
@@ -84,11 +89,11 @@ def test_menu_rate_pure_rate_and_gain_by_hand():
     h = histogram_events(EVENTS, lambda ev: scores, weights, MENU)
     rates = menu_rates(MENU, h.seeds, h.scores, f_coll_hz=11.0)  # f = 11 Hz: rate = accepted weight
     assert rates["SingleEG36"]["rate_hz"] == pytest.approx(1.0)
-    assert rates["SingleMu22"]["rate_hz"] == pytest.approx(3.0)   # events 4 and 9 (weight 2)
+    assert rates["SingleMu22"]["rate_hz"] == pytest.approx(3.0)  # events 4 and 9 (weight 2)
     assert rates["DoubleMu_15_7"]["rate_hz"] == pytest.approx(3.0)
     assert rates["HTT360_jet30"]["rate_hz"] == pytest.approx(2.0)
     assert rates["ETM100"]["rate_hz"] == pytest.approx(1.0)
-    assert rates["menu"]["rate_hz"] == pytest.approx(8.0)           # events 1, 3, 4, 5, 6, 8, 9(x2)
+    assert rates["menu"]["rate_hz"] == pytest.approx(8.0)  # events 1, 3, 4, 5, 6, 8, 9(x2)
     # AD with threshold 45 accepts events 0, 2, 3, 6, 7, 9 (score > 45); menu rejects 0, 2, 7 -> pure weight 3
     cmp = compare_with_menu(45, h.scores, h.menu_rejected, h.seeds, scale=11.0)
     assert cmp["ad"] == pytest.approx(7.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-
 from synthetic_events import background, signal
 
 from l1ad.data.adc2021 import EventFileError, EventFormatError, write_particles
@@ -31,8 +30,14 @@ def files(tmp_path_factory):
     paths = [write_particles(d / f"bkg{i}.h5", b, w) for i, (b, w) in enumerate(zip(bkg, weights))]
     sig = signal(700, seed=13)
     sig_path = write_particles(d / "sig.h5", sig)
-    return {"bkg_paths": paths, "bkg": np.concatenate(bkg), "weights": np.concatenate(weights),
-            "sig_path": sig_path, "sig": sig, "dir": d}
+    return {
+        "bkg_paths": paths,
+        "bkg": np.concatenate(bkg),
+        "weights": np.concatenate(weights),
+        "sig_path": sig_path,
+        "sig": sig,
+        "dir": d,
+    }
 
 
 def test_chunked_equals_in_memory_exactly(files):
@@ -55,8 +60,9 @@ def test_chunked_equals_in_memory_exactly(files):
 
 
 def test_chunk_size_does_not_change_the_result(files):
-    results = [stream_histograms(files["bkg_paths"], ht_score, None, chunk_size=c, progress=False)
-               for c in (1000, 333, 5000)]
+    results = [
+        stream_histograms(files["bkg_paths"], ht_score, None, chunk_size=c, progress=False) for c in (1000, 333, 5000)
+    ]
     assert results[0] == results[1] == results[2]
     assert results[0].menu_rejected is None
 
@@ -69,8 +75,7 @@ def test_dask_threads_equals_in_process_exactly(files):
 
 def test_dask_processes_equals_in_process_exactly(files):
     streamed = stream_histograms([files["sig_path"]], ht_score, MENU, chunk_size=700, progress=False)
-    dasked = dask_histograms([files["sig_path"]], ht_score, MENU, chunk_size=300, scheduler="processes",
-                             num_workers=2)
+    dasked = dask_histograms([files["sig_path"]], ht_score, MENU, chunk_size=300, scheduler="processes", num_workers=2)
     assert dasked == streamed
 
 

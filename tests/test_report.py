@@ -7,13 +7,12 @@ import re
 
 import numpy as np
 import pytest
+from synthetic_events import background, signal
 
 from l1ad.rates.menu import BaselineMenu
 from l1ad.rates.stream import SampleHistograms, histogram_events
 from l1ad.rates.summary import load_histograms, save_histograms, summarize
 from l1ad.report.html import render_value, write_report
-
-from synthetic_events import background, signal
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MENU = BaselineMenu()
@@ -26,8 +25,10 @@ def sum_pt_score(particles: np.ndarray) -> np.ndarray:
 def make_run(path, with_verify: bool = True):
     path.mkdir()
     bkg, sig = background(2000, seed=31), signal(400, seed=32)
-    samples: dict[str, SampleHistograms] = {"background": histogram_events(bkg, sum_pt_score, None, MENU),
-                                            "Ato4l": histogram_events(sig, sum_pt_score, None, MENU)}
+    samples: dict[str, SampleHistograms] = {
+        "background": histogram_events(bkg, sum_pt_score, None, MENU),
+        "Ato4l": histogram_events(sig, sum_pt_score, None, MENU),
+    }
     summary = summarize(samples["background"], {"Ato4l": samples["Ato4l"]}, [1e3, 1e5], menu=MENU, score_lsb=0.5)
     summary.update(score={"kind": "kl", "lsb": 0.5}, histograms="rates_histograms.npz")
     (path / "rates.json").write_text(json.dumps(summary))
@@ -38,12 +39,19 @@ def make_run(path, with_verify: bool = True):
     np.savez(path / "scores" / "background.npz", quantized_kl=rng.exponential(1, 500), weights=np.ones(500))
     np.savez(path / "scores" / "Ato4l.npz", quantized_kl=rng.exponential(3, 300), weights=np.ones(300))
     if with_verify:
-        (path / "verify.json").write_text(json.dumps({
-            "vectors": 2000,
-            "stages": [{"stage": "qkeras", "mismatches": 0}, {"stage": "hls_csim", "mismatches": 0},
-                       {"stage": "rtl_cocotb", "mismatches": 3}],
-            "rtl": {"latency_cycles": 7, "bit_exact": False, "resources": {"LUT": 41600, "DSP": 3}},
-        }))
+        (path / "verify.json").write_text(
+            json.dumps(
+                {
+                    "vectors": 2000,
+                    "stages": [
+                        {"stage": "qkeras", "mismatches": 0},
+                        {"stage": "hls_csim", "mismatches": 0},
+                        {"stage": "rtl_cocotb", "mismatches": 3},
+                    ],
+                    "rtl": {"latency_cycles": 7, "bit_exact": False, "resources": {"LUT": 41600, "DSP": 3}},
+                }
+            )
+        )
     return path
 
 
@@ -53,15 +61,21 @@ def test_report_renders_figures_tables_and_verification(tmp_path):
     assert report == run / "report.html"
     text = report.read_text()
     sources = re.findall(r'<img src="([^"]+)"', text)
-    expected = {"score_distributions", "rate_vs_threshold", "roc_curves", "efficiency_vs_rate",
-                "offline_score_distributions", "offline_roc_curves"}
+    expected = {
+        "score_distributions",
+        "rate_vs_threshold",
+        "roc_curves",
+        "efficiency_vs_rate",
+        "offline_score_distributions",
+        "offline_roc_curves",
+    }
     assert {p.split("/")[-1].removesuffix(".png") for p in sources} == expected
     for src in sources:
         assert (run / src).read_bytes()[:8] == PNG_MAGIC
     assert "Verification summary" in text
     assert "hls_csim" in text and "rtl_cocotb" in text and "latency_cycles" in text and "41600" in text
-    assert re.search(r'class="bad">3<', text)     # the RTL mismatches are flagged
-    assert re.search(r'class="ok">0<', text)      # the others pass
+    assert re.search(r'class="bad">3<', text)  # the RTL mismatches are flagged
+    assert re.search(r'class="ok">0<', text)  # the others pass
     rates = json.loads((run / "rates.json").read_text())
     for t in rates["targets"]:
         assert f"<td>{t['threshold']}</td>" in text  # threshold codes in the table

@@ -11,8 +11,9 @@ from l1ad.rtl.example import example_model
 from l1ad.rtl.generate import GeneratedDesign, generate_rtl, latency_cutoff_for, model_digest, parse_clock
 
 
-@pytest.mark.parametrize("text,period", [("200MHz", 5.0), ("240 MHz", 1e3 / 240), ("40MHz", 25.0),
-                                         ("0.2GHz", 5.0), ("5ns", 5.0), (200, 5.0)])
+@pytest.mark.parametrize(
+    "text,period", [("200MHz", 5.0), ("240 MHz", 1e3 / 240), ("40MHz", 25.0), ("0.2GHz", 5.0), ("5ns", 5.0), (200, 5.0)]
+)
 def test_parse_clock(text, period):
     assert parse_clock(text) == pytest.approx(period)
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from l1ad.fixed.vectors import verification_codes
 from l1ad.rtl.example import example_model
 from l1ad.rtl.generate import generate_rtl
-from l1ad.rtl.verify import load_sim_runner, rtl_check
-from l1ad.fixed.vectors import verification_codes
 from l1ad.rtl.vectors import write_sim_vectors
+from l1ad.rtl.verify import load_sim_runner, rtl_check
 
 runner = load_sim_runner()
 SIM_CACHE = Path(os.environ.get("L1AD_SIM_CACHE", Path(tempfile.gettempdir()) / "l1ad-sim-cache"))
@@ -40,7 +40,9 @@ def small_design(tmp_path_factory):
 @pytest.fixture(scope="module")
 def small_run(small_design, tmp_path_factory):
     model = small_model()
-    vectors = write_sim_vectors(model, verification_codes(model, 1500, seed=2), tmp_path_factory.mktemp("vec") / "v.npz")
+    vectors = write_sim_vectors(
+        model, verification_codes(model, 1500, seed=2), tmp_path_factory.mktemp("vec") / "v.npz"
+    )
     return runner.run_tests(small_design.path, SIM_CACHE / "small-kl", vectors)
 
 
@@ -87,7 +89,9 @@ def test_scoreboard_catches_a_wrong_score(small_design, tmp_path):
 def test_rtl_check_summary(tmp_path):
     """The verify entry point: summary with vectors, zero mismatches and the latency in ns."""
     model = small_model()
-    summary = rtl_check(tmp_path / "run", model, verification_codes(model, 200, seed=5), build_dir=SIM_CACHE / "small-kl")
+    summary = rtl_check(
+        tmp_path / "run", model, verification_codes(model, 200, seed=5), build_dir=SIM_CACHE / "small-kl"
+    )
     assert summary["ok"], summary
     assert summary["mismatches"] == 0 and summary["failed_tests"] == []
     assert summary["latency_cycles"] == summary["core_latency_cycles"]

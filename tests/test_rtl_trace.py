@@ -14,19 +14,22 @@ import pytest
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
 from l1ad.fixed.score import lut_index, make_score
+from l1ad.fixed.vectors import corner_codes, random_codes
 from l1ad.rtl.example import example_model
 from l1ad.rtl.trace import kif, trace_model
-from l1ad.fixed.vectors import corner_codes, random_codes
 
 
-def one_layer_model(out_format: FixedFormat, activation: str, in_format: FixedFormat = FixedFormat(6, 3)) -> FixedPointModel:
+def one_layer_model(
+    out_format: FixedFormat, activation: str, in_format: FixedFormat = FixedFormat(6, 3)
+) -> FixedPointModel:
     """2 inputs -> 3 outputs, weights with 2 fraction bits so that requantization meets ties."""
     wf, bf = FixedFormat(6, 4), FixedFormat(6, 3)
     weight = np.array([[1, -3, 5], [2, 7, -6]])  # codes: values /4
-    bias = np.array([1, -2, 0])                   # codes: values /8
+    bias = np.array([1, -2, 0])  # codes: values /8
     layer = DenseLayer("d", weight, wf, bias, bf, activation, out_format)
-    return FixedPointModel("one", in_format, [layer], latent=3, has_logvar=False,
-                           score=make_score("mu2", 3, out_format))
+    return FixedPointModel(
+        "one", in_format, [layer], latent=3, has_logvar=False, score=make_score("mu2", 3, out_format)
+    )
 
 
 def all_pairs(fmt: FixedFormat) -> np.ndarray:
@@ -45,7 +48,9 @@ def test_requantization_modes_exhaustive(rounding, overflow, activation, signed)
     # the inputs must exercise ties and overflow, or this test could not tell the modes apart
     layer, fin = model.layers[0], model.input_format
     f_acc = layer.accumulator_frac(fin)
-    acc = (codes @ layer.weight) * 2 ** (f_acc - fin.frac - layer.weight_format.frac) + layer.bias * 2 ** (f_acc - layer.bias_format.frac)
+    acc = (codes @ layer.weight) * 2 ** (f_acc - fin.frac - layer.weight_format.frac) + layer.bias * 2 ** (
+        f_acc - layer.bias_format.frac
+    )
     shift = f_acc - out.frac
     assert np.any(acc % (1 << shift) == 1 << (shift - 1)), "no ties in the data"
     assert np.any((acc >> shift) > out.max_code), "no overflow in the data"
@@ -67,8 +72,9 @@ def identity_latent_model(kind: str) -> FixedPointModel:
     latent_format = FixedFormat(16, 5)
     wf, bf = FixedFormat(8, 2), FixedFormat(8, 4)
     layer = DenseLayer("id", np.array([[64, 0], [0, 64]]), wf, np.zeros(2, dtype=np.int64), bf, "linear", latent_format)
-    return FixedPointModel("id", latent_format, [layer], latent=1, has_logvar=True,
-                           score=make_score(kind, 1, latent_format))
+    return FixedPointModel(
+        "id", latent_format, [layer], latent=1, has_logvar=True, score=make_score(kind, 1, latent_format)
+    )
 
 
 @pytest.mark.parametrize("kind", ["kl", "rz"])

@@ -7,13 +7,13 @@ import shutil
 
 import numpy as np
 import pytest
+from synthetic_events import background, signal
 
 from l1ad import cli, keras_compat
 from l1ad.data import adc2021
 from l1ad.models import export, rundir
 from l1ad.models.config import ModelConfig
 from l1ad.models.train import train_run
-from synthetic_events import background, signal
 
 TINY = ["--epochs", "1", "--seed", "3", "--no-progress"]
 
@@ -36,8 +36,17 @@ def run_dir(files, tmp_path_factory):
 
 def test_run_directory_layout(run_dir, files):
     names = {p.name for p in run_dir.iterdir()}
-    assert {"config.json", "input_format.json", "model.h5", "encoder.h5", "decoder.h5", "float_model.h5",
-            "history.json", "metadata.json", "scores"} <= names
+    assert {
+        "config.json",
+        "input_format.json",
+        "model.h5",
+        "encoder.h5",
+        "decoder.h5",
+        "float_model.h5",
+        "history.json",
+        "metadata.json",
+        "scores",
+    } <= names
     assert sorted(p.name for p in (run_dir / "scores").iterdir()) == ["Ato4l.npz", "background.npz"]
     meta = json.loads((run_dir / "metadata.json").read_text())
     assert meta["data_files"]["background"]["sha256"] == rundir.sha256(files[0])
@@ -147,8 +156,9 @@ def test_cli_rejects_bad_data_file(tmp_path):
 
 def _train_kind(files, tmp_path, *extra):
     out = tmp_path / "run"
-    assert cli.main(["train", "--data", str(files[0]), "--out", str(out), "--signals", str(files[1]), *TINY,
-                     *extra]) == 0
+    assert (
+        cli.main(["train", "--data", str(files[0]), "--out", str(out), "--signals", str(files[1]), *TINY, *extra]) == 0
+    )
     return rundir.load_run(out)
 
 
@@ -167,8 +177,10 @@ def test_distillation_options_reach_the_run_config(files, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("extra", [("--model", "dnn-ae"), ("--model", "cnn-vae"), ("--prune", "0.5"),
-                                   ("--quantization", "ptq", "--prune", "0")])  # plain PTQ: no fine-tuning
+@pytest.mark.parametrize(
+    "extra",
+    [("--model", "dnn-ae"), ("--model", "cnn-vae"), ("--prune", "0.5"), ("--quantization", "ptq", "--prune", "0")],
+)  # plain PTQ: no fine-tuning
 def test_other_models_and_options_train(files, tmp_path, extra):
     run = _train_kind(files, tmp_path, *extra)
     assert run.config.model == (extra[1] if extra[0] == "--model" else "dnn-vae")

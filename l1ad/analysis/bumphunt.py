@@ -16,10 +16,24 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["FitResult", "ScanResult", "binned_counts", "fit_background", "fit_signal_plus_background",
-           "local_significance", "fit_mass", "scan", "fisher_combination", "p_to_z", "z_to_p",
-           "asimov_significance", "ftest_degree", "n_independent_windows", "global_significance",
-           "BACKGROUND_MODELS"]
+__all__ = [
+    "FitResult",
+    "ScanResult",
+    "binned_counts",
+    "fit_background",
+    "fit_signal_plus_background",
+    "local_significance",
+    "fit_mass",
+    "scan",
+    "fisher_combination",
+    "p_to_z",
+    "z_to_p",
+    "asimov_significance",
+    "ftest_degree",
+    "n_independent_windows",
+    "global_significance",
+    "BACKGROUND_MODELS",
+]
 
 SQRT_S = 13000.0
 BACKGROUND_MODELS = ("dijet", "dijet3", "bernstein")
@@ -105,13 +119,14 @@ def _n_bkg_params(model: str, degree: int) -> int:
     raise ValueError(f"unknown background model {model!r}; choose one of {BACKGROUND_MODELS}")
 
 
-def _bkg_density_and_grad(model: str, params: np.ndarray, m: np.ndarray, edges: np.ndarray,
-                           sqrt_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _bkg_density_and_grad(
+    model: str, params: np.ndarray, m: np.ndarray, edges: np.ndarray, sqrt_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Density at masses ``m`` and its gradient with respect to the parameters (last axis)."""
     if model in ("dijet", "dijet3"):
         x = m / sqrt_s
         lx = np.log(x)
-        feats = [np.ones_like(x), np.log1p(-x), -lx] + ([-lx**2] if model == "dijet" else [])
+        feats = [np.ones_like(x), np.log1p(-x), -lx] + ([-(lx**2)] if model == "dijet" else [])
         g = np.stack(feats, axis=-1)
         f = np.exp(g @ params)
         return f, f[..., None] * g
@@ -122,8 +137,9 @@ def _bkg_density_and_grad(model: str, params: np.ndarray, m: np.ndarray, edges: 
     return basis @ params, basis
 
 
-def _bkg_expected_and_jac(model: str, params: np.ndarray, edges: np.ndarray,
-                          sqrt_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _bkg_expected_and_jac(
+    model: str, params: np.ndarray, edges: np.ndarray, sqrt_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     nodes, weights = _quadrature(edges)
     f, grad = _bkg_density_and_grad(model, params, nodes, edges, sqrt_s)
     return np.sum(f * weights, axis=1), np.sum(grad * weights[..., None], axis=1)
@@ -151,7 +167,7 @@ def _initial_bkg(model: str, n: np.ndarray, edges: np.ndarray, sqrt_s: float, de
         # ln f is linear in (ln p0, p1, p2, p3): weighted least squares on ln(density) of non-empty bins
         ok = n > 0
         x = mid[ok] / sqrt_s
-        cols = [np.ones_like(x), np.log1p(-x), -np.log(x)] + ([-np.log(x) ** 2] if model == "dijet" else [])
+        cols = [np.ones_like(x), np.log1p(-x), -np.log(x)] + ([-(np.log(x) ** 2)] if model == "dijet" else [])
         a = np.stack(cols, axis=1) * np.sqrt(n[ok])[:, None]
         b = np.log(n[ok] / widths[ok]) * np.sqrt(n[ok])
         if ok.sum() >= a.shape[1]:
@@ -163,8 +179,12 @@ def _initial_bkg(model: str, n: np.ndarray, edges: np.ndarray, sqrt_s: float, de
     return np.maximum(dens, 1e-3 * max(dens.max(), 1e-9))
 
 
-def _minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, bounds: list,
-              transform: np.ndarray | None = None) -> optimize.OptimizeResult:
+def _minimize(
+    fun: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    x0: np.ndarray,
+    bounds: list,
+    transform: np.ndarray | None = None,
+) -> optimize.OptimizeResult:
     """L-BFGS-B with analytic gradient in whitened coordinates x = x0 + T z (T from the Fisher information).
 
     The dijet parameters are strongly correlated; whitening makes the problem well conditioned. Parameters with
@@ -211,27 +231,48 @@ def _bounds(model: str, n_bkg: int) -> list:
     return [(None, None)] * n_bkg
 
 
-def fit_background(counts: np.ndarray, edges: np.ndarray, model: str = "dijet", degree: int = 4,
-                   sqrt_s: float = SQRT_S) -> FitResult:
+def fit_background(
+    counts: np.ndarray, edges: np.ndarray, model: str = "dijet", degree: int = 4, sqrt_s: float = SQRT_S
+) -> FitResult:
     """Background-only binned Poisson fit."""
     n, e = _checked_counts(counts, edges)
     n_par = _n_bkg_params(model, degree)
     x0 = _initial_bkg(model, n, e, sqrt_s, degree)
     nu0, jac0 = _bkg_expected_and_jac(model, x0, e, sqrt_s)
     transform = _whitening(jac0, np.maximum(nu0, n), np.full(n_par, model != "bernstein"))
-    res = _minimize(lambda p: _nll_and_grad(n, *_bkg_expected_and_jac(model, p, e, sqrt_s)), x0,
-                    _bounds(model, n_par), transform)
+    res = _minimize(
+        lambda p: _nll_and_grad(n, *_bkg_expected_and_jac(model, p, e, sqrt_s)), x0, _bounds(model, n_par), transform
+    )
     if model != "bernstein":  # re-whiten at the optimum and polish
         nu1, jac1 = _bkg_expected_and_jac(model, res.x, e, sqrt_s)
-        res = _minimize(lambda p: _nll_and_grad(n, *_bkg_expected_and_jac(model, p, e, sqrt_s)), res.x,
-                        _bounds(model, n_par), _whitening(jac1, nu1, np.ones(n_par, bool)))
-    return FitResult(model=model, params=res.x, nll=float(res.fun), mu=0.0, mu_err=0.0,
-                     expected=_bkg_expected(model, res.x, e, sqrt_s), converged=bool(res.success))
+        res = _minimize(
+            lambda p: _nll_and_grad(n, *_bkg_expected_and_jac(model, p, e, sqrt_s)),
+            res.x,
+            _bounds(model, n_par),
+            _whitening(jac1, nu1, np.ones(n_par, bool)),
+        )
+    return FitResult(
+        model=model,
+        params=res.x,
+        nll=float(res.fun),
+        mu=0.0,
+        mu_err=0.0,
+        expected=_bkg_expected(model, res.x, e, sqrt_s),
+        converged=bool(res.success),
+    )
 
 
-def fit_signal_plus_background(counts: np.ndarray, edges: np.ndarray, mass: float, width: float,
-                               model: str = "dijet", degree: int = 4, sqrt_s: float = SQRT_S,
-                               background: FitResult | None = None, with_error: bool = True) -> FitResult:
+def fit_signal_plus_background(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    mass: float,
+    width: float,
+    model: str = "dijet",
+    degree: int = 4,
+    sqrt_s: float = SQRT_S,
+    background: FitResult | None = None,
+    with_error: bool = True,
+) -> FitResult:
     """Background + Gaussian(mass, width) fit with yield mu >= 0; mu_err (upward, from the profile likelihood)
     only when ``with_error``."""
     n, e = _checked_counts(counts, edges)
@@ -256,15 +297,28 @@ def fit_signal_plus_background(counts: np.ndarray, edges: np.ndarray, mass: floa
     if res.fun > bkg.nll:  # mu = 0 reproduces the background fit: never worse than it
         res.x, res.fun = np.append(bkg.params, 0.0), bkg.nll
     mu_err = _profile_error(nll, res.x, float(res.fun), bounds, self_transform) if with_error else float("nan")
-    return FitResult(model=model, params=res.x[:-1], nll=float(res.fun), mu=float(res.x[-1]), mu_err=mu_err,
-                     mass=float(mass), width=float(width),
-                     expected=_bkg_expected(model, res.x[:-1], e, sqrt_s) + res.x[-1] * shape,
-                     converged=bool(res.success))
+    return FitResult(
+        model=model,
+        params=res.x[:-1],
+        nll=float(res.fun),
+        mu=float(res.x[-1]),
+        mu_err=mu_err,
+        mass=float(mass),
+        width=float(width),
+        expected=_bkg_expected(model, res.x[:-1], e, sqrt_s) + res.x[-1] * shape,
+        converged=bool(res.success),
+    )
 
 
-def _profile_error(nll: Callable[[np.ndarray], tuple[float, np.ndarray]], best: np.ndarray, nll_min: float,
-                   bounds: list, transform: np.ndarray) -> float:
+def _profile_error(
+    nll: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    best: np.ndarray,
+    nll_min: float,
+    bounds: list,
+    transform: np.ndarray,
+) -> float:
     """Upward 1-sigma error on mu (last parameter): mu where the profiled NLL rises by 1/2."""
+
     def fixed_mu(p: np.ndarray, mu: float) -> tuple[float, np.ndarray]:
         v, g = nll(np.append(p, mu))
         return v, g[:-1]
@@ -287,12 +341,21 @@ def _profile_error(nll: Callable[[np.ndarray], tuple[float, np.ndarray]], best: 
     return float(up - best[-1])
 
 
-def local_significance(counts: np.ndarray, edges: np.ndarray, mass: float, width: float, model: str = "dijet",
-                       degree: int = 4, sqrt_s: float = SQRT_S, with_error: bool = False) -> tuple[float, FitResult]:
+def local_significance(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    mass: float,
+    width: float,
+    model: str = "dijet",
+    degree: int = 4,
+    sqrt_s: float = SQRT_S,
+    with_error: bool = False,
+) -> tuple[float, FitResult]:
     """(Z, S+B fit) with Z = sqrt(q0), q0 = 2 (NLL_B - NLL_S+B) >= 0."""
     bkg = fit_background(counts, edges, model, degree, sqrt_s)
-    sb = fit_signal_plus_background(counts, edges, mass, width, model, degree, sqrt_s, background=bkg,
-                                    with_error=with_error)
+    sb = fit_signal_plus_background(
+        counts, edges, mass, width, model, degree, sqrt_s, background=bkg, with_error=with_error
+    )
     q0 = max(2.0 * (bkg.nll - sb.nll), 0.0) if sb.mu > 0 else 0.0
     return float(np.sqrt(q0)), sb
 
@@ -301,9 +364,15 @@ def _width(mass: float, resolution: float | Callable[[float], float]) -> float:
     return float(resolution(mass)) if callable(resolution) else float(resolution) * float(mass)
 
 
-def scan(counts: np.ndarray, edges: np.ndarray, masses: Sequence[float],
-         resolution: float | Callable[[float], float] = 0.05, model: str = "dijet", degree: int = 4,
-         sqrt_s: float = SQRT_S) -> ScanResult:
+def scan(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    masses: Sequence[float],
+    resolution: float | Callable[[float], float] = 0.05,
+    model: str = "dijet",
+    degree: int = 4,
+    sqrt_s: float = SQRT_S,
+) -> ScanResult:
     """Local significance at each signal mass; ``resolution`` is a fractional width or a function mass -> width."""
     masses = np.asarray(masses, dtype=np.float64)
     if masses.size == 0:
@@ -311,16 +380,24 @@ def scan(counts: np.ndarray, edges: np.ndarray, masses: Sequence[float],
     bkg = fit_background(counts, edges, model, degree, sqrt_s)
     z, mu = np.zeros(masses.size), np.zeros(masses.size)
     for i, m in enumerate(masses):
-        sb = fit_signal_plus_background(counts, edges, m, _width(m, resolution), model, degree, sqrt_s,
-                                        background=bkg, with_error=False)
+        sb = fit_signal_plus_background(
+            counts, edges, m, _width(m, resolution), model, degree, sqrt_s, background=bkg, with_error=False
+        )
         mu[i] = sb.mu
         z[i] = np.sqrt(max(2.0 * (bkg.nll - sb.nll), 0.0)) if sb.mu > 0 else 0.0
     i = int(np.argmax(z))
     return ScanResult(masses=masses, z=z, mu=mu, best_mass=float(masses[i]), best_z=float(z[i]))
 
 
-def fit_mass(counts: np.ndarray, edges: np.ndarray, resolution: float | Callable[[float], float] = 0.05,
-             model: str = "dijet", degree: int = 4, sqrt_s: float = SQRT_S, n_start: int = 25) -> FitResult:
+def fit_mass(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    resolution: float | Callable[[float], float] = 0.05,
+    model: str = "dijet",
+    degree: int = 4,
+    sqrt_s: float = SQRT_S,
+    n_start: int = 25,
+) -> FitResult:
     """S+B fit with the signal mass free (coarse scan for the start, then a 1-D bounded refinement)."""
     _, e = _checked_counts(counts, edges)
     bkg = fit_background(counts, edges, model, degree, sqrt_s)
@@ -328,8 +405,9 @@ def fit_mass(counts: np.ndarray, edges: np.ndarray, resolution: float | Callable
     grid = np.linspace(lo, hi, n_start)
 
     def nll_at(m: float) -> float:
-        return fit_signal_plus_background(counts, edges, m, _width(m, resolution), model, degree, sqrt_s,
-                                          background=bkg, with_error=False).nll
+        return fit_signal_plus_background(
+            counts, edges, m, _width(m, resolution), model, degree, sqrt_s, background=bkg, with_error=False
+        ).nll
 
     vals = [nll_at(m) for m in grid]
     i = int(np.argmin(vals))
@@ -355,8 +433,13 @@ def asimov_significance(signal: np.ndarray, background: np.ndarray) -> float:
     return float(np.sqrt(2 * np.sum((s[ok] + b[ok]) * np.log1p(s[ok] / b[ok]) - s[ok])))
 
 
-def ftest_degree(counts: np.ndarray, edges: np.ndarray, degrees: Sequence[int] = tuple(range(3, 11)),
-                 alpha: float = 0.05, sqrt_s: float = SQRT_S) -> int:
+def ftest_degree(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    degrees: Sequence[int] = tuple(range(3, 11)),
+    alpha: float = 0.05,
+    sqrt_s: float = SQRT_S,
+) -> int:
     """Bernstein degree chosen by Fisher's F-test on background-only fits to the data spectrum (no signal
     assumed, no truth used): the lowest degree that no higher degree in ``degrees`` improves significantly
     (F-test on the Poisson deviance, p < ``alpha``)."""

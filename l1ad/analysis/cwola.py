@@ -19,8 +19,17 @@ from sklearn.model_selection import StratifiedKFold
 
 from l1ad.analysis import bumphunt
 
-__all__ = ["Window", "SelectionResult", "default_classifier", "window_labels", "kfold_scores", "select_top",
-           "hunt", "injection_scan", "inject"]
+__all__ = [
+    "Window",
+    "SelectionResult",
+    "default_classifier",
+    "window_labels",
+    "kfold_scores",
+    "select_top",
+    "hunt",
+    "injection_scan",
+    "inject",
+]
 
 DEFAULT_EFFICIENCIES = (0.1, 0.01, 0.002)
 
@@ -43,9 +52,13 @@ class Window:
         return 0.5 * (self.sr_lo + self.sr_hi)
 
     @classmethod
-    def around(cls, centre: float, sr_half_width: float, sb_width: float) -> "Window":
-        return cls(centre - sr_half_width - sb_width, centre - sr_half_width, centre + sr_half_width,
-                   centre + sr_half_width + sb_width)
+    def around(cls, centre: float, sr_half_width: float, sb_width: float) -> Window:
+        return cls(
+            centre - sr_half_width - sb_width,
+            centre - sr_half_width,
+            centre + sr_half_width,
+            centre + sr_half_width + sb_width,
+        )
 
 
 @dataclass
@@ -63,9 +76,16 @@ class SelectionResult:
 
 def default_classifier(seed: int = 0) -> HistGradientBoostingClassifier:
     """Boosted trees with early stopping; balanced classes (the SR is usually smaller than the SBs)."""
-    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=31,
-                                          early_stopping=True, validation_fraction=0.2, n_iter_no_change=10,
-                                          class_weight="balanced", random_state=seed)
+    return HistGradientBoostingClassifier(
+        max_iter=200,
+        learning_rate=0.1,
+        max_leaf_nodes=31,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=10,
+        class_weight="balanced",
+        random_state=seed,
+    )
 
 
 def _check_inputs(features: np.ndarray, mres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,9 +110,15 @@ def window_labels(mres: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndar
     return in_sr | in_sb, in_sr.astype(np.int8)
 
 
-def kfold_scores(x: np.ndarray, y: np.ndarray, n_folds: int = 5, seed: int = 0,
-                 classifier: ClassifierMixin | None = None,
-                 x_other: np.ndarray | None = None, n_ensemble: int = 1) -> tuple[np.ndarray, np.ndarray | None]:
+def kfold_scores(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier: ClassifierMixin | None = None,
+    x_other: np.ndarray | None = None,
+    n_ensemble: int = 1,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Held-out P(y=1|x) for every event (k-fold), and scores of ``x_other`` if given.
 
     With ``n_ensemble`` > 1 each fold's score is the mean of that many classifiers trained on the same
@@ -140,8 +166,15 @@ def select_top(scores: np.ndarray, efficiency: float) -> float:
     return float(s[s.size - n_keep - 1]) if n_keep > 0 else float(s[-1])
 
 
-def score_events(features: np.ndarray, mres: np.ndarray, window: Window, n_folds: int = 5, seed: int = 0,
-                 classifier: ClassifierMixin | None = None, n_ensemble: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def score_events(
+    features: np.ndarray,
+    mres: np.ndarray,
+    window: Window,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier: ClassifierMixin | None = None,
+    n_ensemble: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
     """CWoLa score of every event (held-out inside the window, a random fold's model outside) and the mask."""
     x, m = _check_inputs(features, mres)
     in_win, label = window_labels(m, window)
@@ -152,8 +185,15 @@ def score_events(features: np.ndarray, mres: np.ndarray, window: Window, n_folds
     return scores, in_win
 
 
-def bump_hunt_selected(mres: np.ndarray, keep: np.ndarray, window: Window, edges: np.ndarray,
-                       resolution: float, model: str = "dijet", fit_free_mass: bool = False) -> tuple[float, float, float]:
+def bump_hunt_selected(
+    mres: np.ndarray,
+    keep: np.ndarray,
+    window: Window,
+    edges: np.ndarray,
+    resolution: float,
+    model: str = "dijet",
+    fit_free_mass: bool = False,
+) -> tuple[float, float, float]:
     """(Z, yield, fitted mass) of the bump hunt at the window centre on the kept events."""
     counts = bumphunt.binned_counts(mres[keep], edges)
     if counts.sum() < 10:
@@ -165,10 +205,20 @@ def bump_hunt_selected(mres: np.ndarray, keep: np.ndarray, window: Window, edges
     return z, fit.mu, mass
 
 
-def hunt(features: np.ndarray, mres: np.ndarray, window: Window, edges: np.ndarray,
-         efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES, resolution: float = 0.05, n_folds: int = 5,
-         seed: int = 0, classifier: ClassifierMixin | None = None, model: str = "dijet",
-         scores: np.ndarray | None = None, fit_free_mass: bool = True) -> list[SelectionResult]:
+def hunt(
+    features: np.ndarray,
+    mres: np.ndarray,
+    window: Window,
+    edges: np.ndarray,
+    efficiencies: Sequence[float] = DEFAULT_EFFICIENCIES,
+    resolution: float = 0.05,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier: ClassifierMixin | None = None,
+    model: str = "dijet",
+    scores: np.ndarray | None = None,
+    fit_free_mass: bool = True,
+) -> list[SelectionResult]:
     """CWoLa hunt in one window: scores, then one bump hunt per selection efficiency (plus eff = 1, inclusive)."""
     x, m = _check_inputs(features, mres)
     in_win = window_labels(m, window)[0]
@@ -180,9 +230,17 @@ def hunt(features: np.ndarray, mres: np.ndarray, window: Window, edges: np.ndarr
         thr = select_top(scores[in_win], eff) if eff < 1 else -np.inf
         keep = scores > thr
         z, mu, mass = bump_hunt_selected(m, keep, window, edges, resolution, model, fit_free_mass)
-        results.append(SelectionResult(efficiency=float(eff), threshold=float(thr), n_selected=int(keep.sum()),
-                                       n_selected_sr=int((keep & in_sr).sum()), z=float(z), mu=float(mu),
-                                       fitted_mass=mass))
+        results.append(
+            SelectionResult(
+                efficiency=float(eff),
+                threshold=float(thr),
+                n_selected=int(keep.sum()),
+                n_selected_sr=int((keep & in_sr).sum()),
+                z=float(z),
+                mu=float(mu),
+                fitted_mass=mass,
+            )
+        )
     return results
 
 
@@ -198,9 +256,17 @@ def inject(bkg: np.ndarray, sig: np.ndarray, n_signal: int, seed: int = 0) -> tu
     return rows[order], truth[order]
 
 
-def injection_scan(bkg: np.ndarray, sig: np.ndarray, n_signals: Sequence[int],
-                   split: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], window: Window,
-                   edges: np.ndarray, efficiency: float = 0.01, seed: int = 0, **kw) -> list[dict]:
+def injection_scan(
+    bkg: np.ndarray,
+    sig: np.ndarray,
+    n_signals: Sequence[int],
+    split: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    window: Window,
+    edges: np.ndarray,
+    efficiency: float = 0.01,
+    seed: int = 0,
+    **kw,
+) -> list[dict]:
     """Significance versus injected signal: for each ``n_signal`` inject, hunt, and report the chosen efficiency.
 
     ``split(rows) -> (features, mres)`` turns table rows into classifier features and the resonant variable.
@@ -212,7 +278,12 @@ def injection_scan(bkg: np.ndarray, sig: np.ndarray, n_signals: Sequence[int],
         x, m = split(rows)
         res = hunt(x, m, window, edges, efficiencies=(efficiency,), seed=seed, **kw)
         in_sr = window_labels(m, window)[1].astype(bool)
-        out.append({"n_signal": int(n_sig),
-                    "s_over_b_sr": float(truth[in_sr].sum() / max((~truth[in_sr]).sum(), 1)),
-                    "inclusive": asdict(res[0]), "selected": asdict(res[1])})
+        out.append(
+            {
+                "n_signal": int(n_sig),
+                "s_over_b_sr": float(truth[in_sr].sum() / max((~truth[in_sr]).sum(), 1)),
+                "inclusive": asdict(res[0]),
+                "selected": asdict(res[1]),
+            }
+        )
     return out

@@ -23,8 +23,15 @@ from sklearn.mixture import GaussianMixture
 from l1ad.analysis.cwola import Window, kfold_scores, window_labels
 from l1ad.analysis.early_stop import BestWeights
 
-__all__ = ["ConditionalGMM", "ConditionalFlow", "fit_conditional", "fit_flow", "sample_sr_masses", "cathode_scores",
-           "ESTIMATORS"]
+__all__ = [
+    "ConditionalGMM",
+    "ConditionalFlow",
+    "fit_conditional",
+    "fit_flow",
+    "sample_sr_masses",
+    "cathode_scores",
+    "ESTIMATORS",
+]
 
 ESTIMATORS = ("flow", "gmm")
 
@@ -49,8 +56,11 @@ class ConditionalGMM:
         s_mm = cov[:, -1, -1]  # (K,)
         cond_mean = mu[None, :, :-1] + (s_xm / s_mm[:, None])[None] * (z[:, None, None] - mu[None, :, -1:])
         cond_cov = cov[:, :-1, :-1] - np.einsum("ki,kj->kij", s_xm, s_xm) / s_mm[:, None, None]
-        log_w = (np.log(w)[None] - 0.5 * np.log(2 * np.pi * s_mm)[None]
-                 - 0.5 * (z[:, None] - mu[None, :, -1]) ** 2 / s_mm[None])
+        log_w = (
+            np.log(w)[None]
+            - 0.5 * np.log(2 * np.pi * s_mm)[None]
+            - 0.5 * (z[:, None] - mu[None, :, -1]) ** 2 / s_mm[None]
+        )
         log_w -= special.logsumexp(log_w, axis=1, keepdims=True)
         return log_w, cond_mean, cond_cov
 
@@ -120,9 +130,15 @@ class ConditionalFlow:
         self._made = []
         bijectors = []
         for i, name in enumerate(self._names):
-            made = tfb.AutoregressiveNetwork(params=2, event_shape=[self.n_features], conditional=True,
-                                             conditional_event_shape=[1], hidden_units=list(hidden),
-                                             activation="tanh", name=f"made{i}")
+            made = tfb.AutoregressiveNetwork(
+                params=2,
+                event_shape=[self.n_features],
+                conditional=True,
+                conditional_event_shape=[1],
+                hidden_units=list(hidden),
+                activation="tanh",
+                name=f"made{i}",
+            )
             self._made.append(made)
 
             def shift_and_log_scale(y, conditional_input=None, made=made):
@@ -148,8 +164,17 @@ class ConditionalFlow:
     def _z_log_prob(self, z, c):
         return self.dist.log_prob(z, bijector_kwargs=self._kwargs(c))
 
-    def fit(self, x: np.ndarray, m: np.ndarray, epochs: int = 100, batch_size: int = 256, learning_rate: float = 1e-3,
-            patience: int = 10, validation_fraction: float = 0.1, seed: int = 0) -> "ConditionalFlow":
+    def fit(
+        self,
+        x: np.ndarray,
+        m: np.ndarray,
+        epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        patience: int = 10,
+        validation_fraction: float = 0.1,
+        seed: int = 0,
+    ) -> ConditionalFlow:
         """Maximum likelihood on (x, m) with early stopping on a held-out fraction (best weights kept)."""
         from l1ad import keras_compat
 
@@ -179,14 +204,15 @@ class ConditionalFlow:
             return -tf.reduce_sum(self._z_log_prob(batch[:, :d], batch[:, d:]))
 
         def mean_nll(arr):
-            return float(sum(nll(tf.constant(arr[i:i + 8192])) for i in range(0, len(arr), 8192))) / len(arr)
+            return float(sum(nll(tf.constant(arr[i : i + 8192])) for i in range(0, len(arr), 8192))) / len(arr)
 
         n_batches = max(len(train) // batch_size, 1)
         stopper = BestWeights(variables, patience)
         for _ in range(epochs):
             perm = rng.permutation(len(train))
-            losses = [float(step(tf.constant(train[perm[b * batch_size:(b + 1) * batch_size]])))
-                      for b in range(n_batches)]
+            losses = [
+                float(step(tf.constant(train[perm[b * batch_size : (b + 1) * batch_size]]))) for b in range(n_batches)
+            ]
             v = mean_nll(val)
             self.history.append((float(np.mean(losses)), v))
             if not np.isfinite(v) or stopper.should_stop(v):
@@ -203,7 +229,7 @@ class ConditionalFlow:
         c = self._cond(m)
         out = []
         for i in range(0, len(c), chunk):
-            cc = self._tf.constant(c[i:i + chunk])
+            cc = self._tf.constant(c[i : i + chunk])
             seed = self._tf.constant(rng.integers(2**31 - 1, size=2), dtype=self._tf.int32)  # stateless seed
             out.append(self.dist.sample(len(cc), seed=seed, bijector_kwargs=self._kwargs(cc)).numpy())
         z = np.concatenate(out) if out else np.zeros((0, self.n_features))
@@ -213,14 +239,27 @@ class ConditionalFlow:
         """log p(x | m) in original units."""
         z = ((np.asarray(x, dtype=np.float64) - self.mean[:-1]) / self.scale[:-1]).astype(np.float32)
         c = self._cond(m)
-        lp = np.concatenate([self._z_log_prob(self._tf.constant(z[i:i + 8192]), self._tf.constant(c[i:i + 8192])).numpy()
-                             for i in range(0, len(z), 8192)])
+        lp = np.concatenate(
+            [
+                self._z_log_prob(self._tf.constant(z[i : i + 8192]), self._tf.constant(c[i : i + 8192])).numpy()
+                for i in range(0, len(z), 8192)
+            ]
+        )
         return lp.astype(np.float64) - np.log(self.scale[:-1]).sum()
 
 
-def fit_flow(x: np.ndarray, m: np.ndarray, n_layers: int = 4, hidden: tuple[int, ...] = (64, 64), seed: int = 0,
-             epochs: int = 100, batch_size: int = 256, learning_rate: float = 1e-3, patience: int = 10,
-             max_events: int | None = None) -> ConditionalFlow:
+def fit_flow(
+    x: np.ndarray,
+    m: np.ndarray,
+    n_layers: int = 4,
+    hidden: tuple[int, ...] = (64, 64),
+    seed: int = 0,
+    epochs: int = 100,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    patience: int = 10,
+    max_events: int | None = None,
+) -> ConditionalFlow:
     """Fit a conditional MAF p(x | m) (use sideband events); ``max_events`` subsamples large fit samples."""
     x, m = _check_fit_inputs(x, m)
     if len(x) < 50:
@@ -229,12 +268,14 @@ def fit_flow(x: np.ndarray, m: np.ndarray, n_layers: int = 4, hidden: tuple[int,
         pick = np.random.default_rng(seed).choice(len(x), max_events, replace=False)
         x, m = x[pick], m[pick]
     flow = ConditionalFlow(x.shape[1], n_layers, hidden, seed)
-    return flow.fit(x, m, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
-                    seed=seed)
+    return flow.fit(
+        x, m, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed
+    )
 
 
-def fit_conditional(x: np.ndarray, m: np.ndarray, estimator: str = "flow", n_components: int = 10, seed: int = 0,
-                    **flow_kw):
+def fit_conditional(
+    x: np.ndarray, m: np.ndarray, estimator: str = "flow", n_components: int = 10, seed: int = 0, **flow_kw
+):
     """Conditional density p(x | m): ``estimator`` "flow" (TFP MAF, default) or "gmm" (conditional mixture)."""
     if estimator == "flow":
         return fit_flow(x, m, seed=seed, **flow_kw)
@@ -255,9 +296,18 @@ def sample_sr_masses(m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.ran
     return np.clip(v, lo, np.nextafter(hi, lo))
 
 
-def cathode_scores(x: np.ndarray, m: np.ndarray, window: Window, n_components: int = 10, oversample: int = 4,
-                   n_folds: int = 5, seed: int = 0, classifier=None, estimator: str = "flow",
-                   flow_kw: dict | None = None):
+def cathode_scores(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: Window,
+    n_components: int = 10,
+    oversample: int = 4,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier=None,
+    estimator: str = "flow",
+    flow_kw: dict | None = None,
+):
     """Anomaly score of every event: classifier of SR data vs conditional-model samples (held-out in the SR,
     a random fold's model elsewhere). Returns (scores, fitted model)."""
     x = np.asarray(x, dtype=np.float64)

@@ -38,16 +38,28 @@ def event_features(particles: np.ndarray, pair: str | None = None) -> np.ndarray
     """Event features (``FEATURE_NAMES``), without those correlated with the ``pair`` mass if given."""
     p = validate_particles(particles).astype(np.float64)
     jets, eg, mu = p[:, JET_ROWS, 0], p[:, EGAMMA_ROWS, 0], p[:, MUON_ROWS, 0]
-    x = np.column_stack([p[:, MET_ROW, 0], jets.sum(1), (jets > 0).sum(1), (eg > 0).sum(1), (mu > 0).sum(1),
-                         jets[:, 0], jets[:, 1], eg[:, 0], mu[:, 0]])
+    x = np.column_stack(
+        [
+            p[:, MET_ROW, 0],
+            jets.sum(1),
+            (jets > 0).sum(1),
+            (eg > 0).sum(1),
+            (mu > 0).sum(1),
+            jets[:, 0],
+            jets[:, 1],
+            eg[:, 0],
+            mu[:, 0],
+        ]
+    )
     if pair is None:
         return x
     keep = [i for i, name in enumerate(FEATURE_NAMES) if name not in PAIR_CORRELATED[pair]]
     return x[:, keep]
 
 
-def l1_dataset(particles: np.ndarray, pair: str, extra_scores: np.ndarray | None = None,
-               truth: np.ndarray | None = None) -> tuple[search.Dataset, np.ndarray]:
+def l1_dataset(
+    particles: np.ndarray, pair: str, extra_scores: np.ndarray | None = None, truth: np.ndarray | None = None
+) -> tuple[search.Dataset, np.ndarray]:
     """Dataset of the events having the pair; returns it and the mask of kept events."""
     m, has = pair_mass(particles, pair)
     x = event_features(particles, pair)
@@ -59,10 +71,20 @@ def l1_dataset(particles: np.ndarray, pair: str, extra_scores: np.ndarray | None
     return search.Dataset(x[has], m[has], None if truth is None else np.asarray(truth, bool)[has]), has
 
 
-def run_l1_search(particles: np.ndarray, method: str, pair: str, window: cwola.Window, edges: np.ndarray,
-                  efficiency: float = 0.01, model: str = "bernstein", proxies: dict[str, np.ndarray] | None = None,
-                  truth: np.ndarray | None = None, extra_scores: np.ndarray | None = None, seed: int = 0,
-                  n_folds: int = 5) -> dict:
+def run_l1_search(
+    particles: np.ndarray,
+    method: str,
+    pair: str,
+    window: cwola.Window,
+    edges: np.ndarray,
+    efficiency: float = 0.01,
+    model: str = "bernstein",
+    proxies: dict[str, np.ndarray] | None = None,
+    truth: np.ndarray | None = None,
+    extra_scores: np.ndarray | None = None,
+    seed: int = 0,
+    n_folds: int = 5,
+) -> dict:
     """CWoLa (``method='cwola'``) or QUAK (``'quak'``, ``proxies`` = name -> proxy-signal particles) on L1
     events with the ``pair`` mass as resonant variable. ``model`` is the bump-hunt background function
     (Bernstein by default: L1 pair-mass spectra are not dijet-like)."""
@@ -75,8 +97,16 @@ def run_l1_search(particles: np.ndarray, method: str, pair: str, window: cwola.W
         data.proxies = {name: l1_dataset(p, pair)[0].x for name, p in proxies.items()}
     elif method != "cwola":
         raise ValueError(f"L1 searches support method 'cwola' or 'quak', got {method!r}")
-    cfg = search.SearchConfig(window=window, edges=np.asarray(edges, dtype=np.float64), efficiency=efficiency,
-                              model=model, model_inclusive=model, n_folds=n_folds, seed=seed, gmm_components=4)
+    cfg = search.SearchConfig(
+        window=window,
+        edges=np.asarray(edges, dtype=np.float64),
+        efficiency=efficiency,
+        model=model,
+        model_inclusive=model,
+        n_folds=n_folds,
+        seed=seed,
+        gmm_components=4,
+    )
     result, _ = search.METHODS[method](data, cfg)
     result.update({"pair": pair, "n_events": int(len(data.m)), "inclusive_z": search.inclusive(data, cfg)["z"]})
     return result

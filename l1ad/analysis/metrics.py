@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["roc_curve", "auc", "tpr_at_fpr", "threshold_at_fpr", "tpr_ratio", "selection_overlap", "sic_curve", "max_sic",
-           "selection_efficiency"]
+__all__ = [
+    "roc_curve",
+    "auc",
+    "tpr_at_fpr",
+    "threshold_at_fpr",
+    "tpr_ratio",
+    "selection_overlap",
+    "sic_curve",
+    "max_sic",
+    "selection_efficiency",
+]
 
 
 def _checked(scores: np.ndarray, weights: np.ndarray | None, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -26,7 +35,9 @@ def _checked(scores: np.ndarray, weights: np.ndarray | None, name: str) -> tuple
     s = s.astype(np.float64)
     bad = ~np.isfinite(s)
     if bad.any():
-        raise ValueError(f"{name} scores contain {int(bad.sum())} NaN/inf value(s), first at index {int(np.flatnonzero(bad)[0])}")
+        raise ValueError(
+            f"{name} scores contain {int(bad.sum())} NaN/inf value(s), first at index {int(np.flatnonzero(bad)[0])}"
+        )
     if weights is None:
         return s, np.ones_like(s)
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -41,7 +52,9 @@ def _checked(scores: np.ndarray, weights: np.ndarray | None, name: str) -> tuple
     return s, w
 
 
-def selection_efficiency(scores: np.ndarray, threshold: float, weights: np.ndarray | None = None) -> tuple[float, float]:
+def selection_efficiency(
+    scores: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> tuple[float, float]:
     """Weighted fraction of events with ``score > threshold`` and its uncertainty.
 
     Unweighted: binomial sqrt(eps (1 - eps) / N). Weighted: sqrt(eps^2 sum w_fail^2 + (1-eps)^2 sum w_pass^2) / W,
@@ -64,8 +77,9 @@ def _passing_fraction(s: np.ndarray, w: np.ndarray, thresholds: np.ndarray) -> n
     return cum_from_top[idx] / w.sum()
 
 
-def roc_curve(bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None,
-              sig_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(
+    bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None, sig_weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ROC curve: ``(fpr, tpr, thresholds)``, thresholds decreasing, fpr/tpr increasing.
 
     The thresholds are +inf followed by every distinct score; at each, fpr/tpr are the weighted fractions of
@@ -80,15 +94,21 @@ def roc_curve(bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None =
     return fpr, tpr, thresholds
 
 
-def auc(bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None,
-        sig_weights: np.ndarray | None = None) -> float:
+def auc(
+    bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None, sig_weights: np.ndarray | None = None
+) -> float:
     """Area under the ROC curve (trapezoidal; equals P(score_sig > score_bkg) + 0.5 P(tie))."""
     fpr, tpr, _ = roc_curve(bkg, sig, bkg_weights, sig_weights)
     return float(np.trapezoid(tpr, fpr))
 
 
-def tpr_at_fpr(bkg: np.ndarray, sig: np.ndarray, fpr: float, bkg_weights: np.ndarray | None = None,
-               sig_weights: np.ndarray | None = None) -> tuple[float, float, float]:
+def tpr_at_fpr(
+    bkg: np.ndarray,
+    sig: np.ndarray,
+    fpr: float,
+    bkg_weights: np.ndarray | None = None,
+    sig_weights: np.ndarray | None = None,
+) -> tuple[float, float, float]:
     """Signal efficiency at a background efficiency ``fpr``: ``(tpr, tpr_err, threshold)``.
 
     ``threshold`` is the smallest background score value such that the weighted background fraction strictly
@@ -111,8 +131,9 @@ def threshold_at_fpr(bkg: np.ndarray, fpr: float, bkg_weights: np.ndarray | None
     return float(candidates[ok[0]])  # the maximum score always qualifies (fraction above it is 0)
 
 
-def selection_overlap(bkg_ref: np.ndarray, bkg_new: np.ndarray, fpr: float,
-                      bkg_weights: np.ndarray | None = None) -> float:
+def selection_overlap(
+    bkg_ref: np.ndarray, bkg_new: np.ndarray, fpr: float, bkg_weights: np.ndarray | None = None
+) -> float:
     """Of the background events a reference score selects at ``fpr``, the weighted fraction that a new score,
     cut at the same ``fpr`` on the same events, selects too (1 = the two triggers keep the same events).
 
@@ -130,9 +151,17 @@ def selection_overlap(bkg_ref: np.ndarray, bkg_new: np.ndarray, fpr: float,
     return float(w[kept_ref & kept_new].sum() / w[kept_ref].sum())
 
 
-def tpr_ratio(bkg_ref: np.ndarray, sig_ref: np.ndarray, bkg_new: np.ndarray, sig_new: np.ndarray, fpr: float,
-              bkg_weights: np.ndarray | None = None, sig_weights: np.ndarray | None = None,
-              n_boot: int = 200, seed: int = 0) -> tuple[float, float, float]:
+def tpr_ratio(
+    bkg_ref: np.ndarray,
+    sig_ref: np.ndarray,
+    bkg_new: np.ndarray,
+    sig_new: np.ndarray,
+    fpr: float,
+    bkg_weights: np.ndarray | None = None,
+    sig_weights: np.ndarray | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> tuple[float, float, float]:
     """TPR of a new score over that of a reference score at the same ``fpr``, both evaluated on the SAME events
     (e.g. quantized vs float model): ``(ratio, lo, hi)`` with the central 68 % interval from ``n_boot`` paired
     bootstrap resamplings of background and signal events (the two scores share each resampling, so their
@@ -140,8 +169,10 @@ def tpr_ratio(bkg_ref: np.ndarray, sig_ref: np.ndarray, bkg_new: np.ndarray, sig
     """
     bkg_ref, bkg_new, sig_ref, sig_new = (np.asarray(a) for a in (bkg_ref, bkg_new, sig_ref, sig_new))
     if bkg_ref.shape != bkg_new.shape or sig_ref.shape != sig_new.shape:
-        raise ValueError(f"reference and new scores must be on the same events: background {bkg_ref.shape} vs "
-                         f"{bkg_new.shape}, signal {sig_ref.shape} vs {sig_new.shape}")
+        raise ValueError(
+            f"reference and new scores must be on the same events: background {bkg_ref.shape} vs "
+            f"{bkg_new.shape}, signal {sig_ref.shape} vs {sig_new.shape}"
+        )
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     _, wb = _checked(bkg_ref, bkg_weights, "background")
@@ -154,8 +185,9 @@ def tpr_ratio(bkg_ref: np.ndarray, sig_ref: np.ndarray, bkg_new: np.ndarray, sig
 
     central = ratio(slice(None), slice(None))
     rng = np.random.default_rng(seed)
-    boots = np.array([ratio(rng.integers(0, wb.size, wb.size), rng.integers(0, ws.size, ws.size))
-                      for _ in range(n_boot)])
+    boots = np.array(
+        [ratio(rng.integers(0, wb.size, wb.size), rng.integers(0, ws.size, ws.size)) for _ in range(n_boot)]
+    )
     boots = boots[np.isfinite(boots)]
     if boots.size == 0:
         return central, float("nan"), float("nan")
@@ -163,16 +195,22 @@ def tpr_ratio(bkg_ref: np.ndarray, sig_ref: np.ndarray, bkg_new: np.ndarray, sig
     return central, float(lo), float(hi)
 
 
-def sic_curve(bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None,
-              sig_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def sic_curve(
+    bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None, sig_weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Significance improvement characteristic: ``(eff_s, sic)`` with sic = eff_S / sqrt(eff_B), where eff_B > 0."""
     fpr, tpr, _ = roc_curve(bkg, sig, bkg_weights, sig_weights)
     keep = fpr > 0
     return tpr[keep], tpr[keep] / np.sqrt(fpr[keep])
 
 
-def max_sic(bkg: np.ndarray, sig: np.ndarray, bkg_weights: np.ndarray | None = None,
-            sig_weights: np.ndarray | None = None, min_bkg_events: int = 10) -> tuple[float, float]:
+def max_sic(
+    bkg: np.ndarray,
+    sig: np.ndarray,
+    bkg_weights: np.ndarray | None = None,
+    sig_weights: np.ndarray | None = None,
+    min_bkg_events: int = 10,
+) -> tuple[float, float]:
     """Maximum of the SIC curve over working points keeping at least ``min_bkg_events`` background events.
 
     The guard avoids the spurious divergence of eff_S / sqrt(eff_B) when eff_B is estimated from a handful of

@@ -20,7 +20,6 @@ from l1ad.plotting import label, save_figure, use_style  # noqa: E402
 __all__ = ["save", "roc_and_sic", "bump_hunt", "window_scan", "injection_scan", "loss_space"]
 
 
-
 def save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` atomically (format from the suffix) and close it."""
     return save_figure(fig, path, dpi=110)
@@ -32,8 +31,9 @@ def _figure(**kw) -> tuple[plt.Figure, plt.Axes]:
     return fig, ax
 
 
-def roc_and_sic(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike,
-                min_bkg_events: int = 10) -> Path:
+def roc_and_sic(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike, min_bkg_events: int = 10
+) -> Path:
     """ROC (background rejection vs signal efficiency) and SIC curves of name -> (bkg scores, sig scores)."""
     use_style()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(20, 9))
@@ -52,16 +52,22 @@ def roc_and_sic(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str |
     return save(fig, path)
 
 
-def bump_hunt(counts: np.ndarray, edges: np.ndarray, fit: FitResult, background: np.ndarray,
-              path: str | os.PathLike, xlabel: str = "$m_{jj}$ [GeV]", title: str = "") -> Path:
+def bump_hunt(
+    counts: np.ndarray,
+    edges: np.ndarray,
+    fit: FitResult,
+    background: np.ndarray,
+    path: str | os.PathLike,
+    xlabel: str = "$m_{jj}$ [GeV]",
+    title: str = "",
+) -> Path:
     """Data, background-only and signal+background fits, and pulls."""
     use_style()
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(10, 10), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     centres = 0.5 * (edges[1:] + edges[:-1])
     hep.histplot(counts, edges, yerr=np.sqrt(counts), histtype="errorbar", color="k", label="Selected events", ax=ax)
     ax.stairs(background, edges, color="tab:blue", label="Background fit")
-    ax.stairs(fit.expected, edges, color="tab:red", ls="--",
-              label=f"S+B fit, m = {fit.mass:.0f}, S = {fit.mu:.1f}")
+    ax.stairs(fit.expected, edges, color="tab:red", ls="--", label=f"S+B fit, m = {fit.mass:.0f}, S = {fit.mu:.1f}")
     ax.set(yscale="log", ylabel="Events / bin")
     ax.set_ylim(bottom=0.5)
     ax.legend(fontsize=15, title=title or None, title_fontsize=15)
@@ -73,8 +79,12 @@ def bump_hunt(counts: np.ndarray, edges: np.ndarray, fit: FitResult, background:
     return save(fig, path)
 
 
-def window_scan(scans: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike,
-                true_mass: float | None = None, xlabel: str = "Signal-region centre [GeV]") -> Path:
+def window_scan(
+    scans: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | os.PathLike,
+    true_mass: float | None = None,
+    xlabel: str = "Signal-region centre [GeV]",
+) -> Path:
     """Local significance versus the signal-region centre for several methods."""
     fig, ax = _figure(figsize=(10, 8))
     for name, (centres, z) in scans.items():

@@ -26,8 +26,20 @@ from l1ad.analysis import bumphunt
 from l1ad.analysis.cwola import select_top
 from l1ad.analysis.early_stop import BestWeights
 
-__all__ = ["ClassLoss", "VAELoss", "fit_vae", "MODELS", "fit_class_losses", "loss_space", "lda_discriminant", "best_proxy_llr", "cut_box", "equal_population",
-           "CategoryHunt", "category_hunt"]
+__all__ = [
+    "ClassLoss",
+    "VAELoss",
+    "fit_vae",
+    "MODELS",
+    "fit_class_losses",
+    "loss_space",
+    "lda_discriminant",
+    "best_proxy_llr",
+    "cut_box",
+    "equal_population",
+    "CategoryHunt",
+    "category_hunt",
+]
 
 
 MODELS = ("vae", "gmm")
@@ -49,8 +61,7 @@ class ClassLoss:
 class VAELoss:
     """Dense VAE of one class on standardised features; calling it gives the per-event VAE loss."""
 
-    def __init__(self, name: str, n_features: int, latent: int = 2, hidden: tuple[int, ...] = (32, 16),
-                 seed: int = 0):
+    def __init__(self, name: str, n_features: int, latent: int = 2, hidden: tuple[int, ...] = (32, 16), seed: int = 0):
         from l1ad import keras_compat
 
         keras = keras_compat.keras()
@@ -76,14 +87,22 @@ class VAELoss:
     def _terms(self, x, eps=None):
         tf = self._tf
         stats = self.encoder(x)
-        mu, logvar = stats[:, :self.latent], tf.clip_by_value(stats[:, self.latent:], -10.0, 10.0)
+        mu, logvar = stats[:, : self.latent], tf.clip_by_value(stats[:, self.latent :], -10.0, 10.0)
         z = mu if eps is None else mu + tf.exp(0.5 * logvar) * eps
         recon = 0.5 * tf.reduce_sum(tf.square(x - self.decoder(z)), axis=1)
         kl = 0.5 * tf.reduce_sum(tf.exp(logvar) + tf.square(mu) - 1.0 - logvar, axis=1)
         return recon, kl
 
-    def fit(self, x: np.ndarray, epochs: int = 40, batch_size: int = 256, learning_rate: float = 3e-3,
-            patience: int = 5, validation_fraction: float = 0.1, seed: int = 0) -> "VAELoss":
+    def fit(
+        self,
+        x: np.ndarray,
+        epochs: int = 40,
+        batch_size: int = 256,
+        learning_rate: float = 3e-3,
+        patience: int = 5,
+        validation_fraction: float = 0.1,
+        seed: int = 0,
+    ) -> VAELoss:
         from l1ad import keras_compat
 
         tf = self._tf
@@ -111,7 +130,7 @@ class VAELoss:
         for _ in range(epochs):
             perm = rng.permutation(len(train))
             for b in range(n_batches):
-                batch = train[perm[b * batch_size:(b + 1) * batch_size]]
+                batch = train[perm[b * batch_size : (b + 1) * batch_size]]
                 step(tf.constant(batch), tf.constant(rng.normal(size=(len(batch), self.latent)).astype(np.float32)))
             v = float(np.mean(self._loss_std(val)))
             self.history.append(v)
@@ -123,7 +142,7 @@ class VAELoss:
     def _loss_std(self, z: np.ndarray) -> np.ndarray:
         out = []
         for i in range(0, len(z), 16384):
-            recon, kl = self._terms(self._tf.constant(z[i:i + 16384]))
+            recon, kl = self._terms(self._tf.constant(z[i : i + 16384]))
             out.append((recon + kl).numpy())
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
@@ -133,15 +152,22 @@ class VAELoss:
         return self._loss_std(z)
 
 
-def fit_vae(name: str, x: np.ndarray, latent: int = 2, hidden: tuple[int, ...] = (32, 16), seed: int = 0,
-            **fit_kw) -> VAELoss:
+def fit_vae(
+    name: str, x: np.ndarray, latent: int = 2, hidden: tuple[int, ...] = (32, 16), seed: int = 0, **fit_kw
+) -> VAELoss:
     """Train one class VAE on ``x`` (deterministic given ``seed``, on the threads TensorFlow is set to)."""
     return VAELoss(name, x.shape[1], latent, hidden, seed).fit(np.asarray(x, dtype=np.float64), seed=seed, **fit_kw)
 
 
-def fit_class_losses(classes: Mapping[str, np.ndarray], n_components: int = 8, seed: int = 0,
-                     max_events: int = 50_000, reg_covar: float = 1e-4, model: str = "vae",
-                     vae_kw: dict | None = None) -> list:
+def fit_class_losses(
+    classes: Mapping[str, np.ndarray],
+    n_components: int = 8,
+    seed: int = 0,
+    max_events: int = 50_000,
+    reg_covar: float = 1e-4,
+    model: str = "vae",
+    vae_kw: dict | None = None,
+) -> list:
     """One loss per named sample (the first one is by convention the background): a :class:`VAELoss`
     (``model="vae"``, default) or a Gaussian-mixture :class:`ClassLoss` (``model="gmm"``)."""
     if not classes:
@@ -162,8 +188,10 @@ def fit_class_losses(classes: Mapping[str, np.ndarray], n_components: int = 8, s
         if model == "vae":
             out.append(fit_vae(name, x, seed=seed, **(vae_kw or {})))
             continue
-        pipe = make_pipeline(StandardScaler(), GaussianMixture(n_components, covariance_type="full",
-                                                                reg_covar=reg_covar, random_state=seed))
+        pipe = make_pipeline(
+            StandardScaler(),
+            GaussianMixture(n_components, covariance_type="full", reg_covar=reg_covar, random_state=seed),
+        )
         out.append(ClassLoss(name, pipe.fit(x)))
     return out
 
@@ -222,9 +250,17 @@ class CategoryHunt:
     p_combined: float
 
 
-def category_hunt(scores: np.ndarray, mres: np.ndarray, efficiency: float, n_categories: int,
-                  edges: np.ndarray, mass: float, resolution: float = 0.05, model: str = "dijet",
-                  reference: np.ndarray | None = None) -> CategoryHunt:
+def category_hunt(
+    scores: np.ndarray,
+    mres: np.ndarray,
+    efficiency: float,
+    n_categories: int,
+    edges: np.ndarray,
+    mass: float,
+    resolution: float = 0.05,
+    model: str = "dijet",
+    reference: np.ndarray | None = None,
+) -> CategoryHunt:
     """Keep the top ``efficiency`` (threshold from ``reference`` scores if given), split into equal-population
     categories, bump hunt each at ``mass`` and combine the local p-values (Fisher)."""
     thr = select_top(scores if reference is None else reference, efficiency)

@@ -23,8 +23,19 @@ import numpy as np
 
 from l1ad.data.atomic import atomic_path
 
-COLUMNS = ("mjj", "mj1", "mj2", "tau21_j1", "tau21_j2", "tau32_j1", "tau32_j2", "nconst_j1", "nconst_j2",
-           "pt_j1", "pt_j2")
+COLUMNS = (
+    "mjj",
+    "mj1",
+    "mj2",
+    "tau21_j1",
+    "tau21_j2",
+    "tau32_j1",
+    "tau32_j2",
+    "nconst_j1",
+    "nconst_j2",
+    "pt_j1",
+    "pt_j2",
+)
 SQRT_S = 13000.0
 LEADING_PT_MIN = 1200.0
 JET_R = 1.0
@@ -104,8 +115,22 @@ def event_features(particles: list, fastjet) -> np.ndarray | None:
     if f[1][0] > f[0][0]:
         f = f[::-1]
     (m1, pt1, t11, t21, t31, n1), (m2, pt2, t12, t22, t32, n2) = f
-    return np.array([mjj, m1, m2, _safe_ratio(t21, t11), _safe_ratio(t22, t12), _safe_ratio(t31, t21),
-                     _safe_ratio(t32, t22), n1, n2, pt1, pt2], dtype=np.float64)
+    return np.array(
+        [
+            mjj,
+            m1,
+            m2,
+            _safe_ratio(t21, t11),
+            _safe_ratio(t22, t12),
+            _safe_ratio(t31, t21),
+            _safe_ratio(t32, t22),
+            n1,
+            n2,
+            pt1,
+            pt2,
+        ],
+        dtype=np.float64,
+    )
 
 
 def make_pythia(process: str, seed: int, masses: tuple[float, float, float] = (3500.0, 500.0, 100.0)):
@@ -164,9 +189,16 @@ def _write(path: Path, x: np.ndarray, y: np.ndarray, metadata: dict) -> None:
             f.attrs["metadata"] = json.dumps(metadata)
 
 
-def generate(path: str | os.PathLike, n_qcd: int, n_signal: int, seed: int = 1, checkpoint: int = 2000,
-             resume: bool = True, progress: bool = True,
-             masses: tuple[float, float, float] = (3500.0, 500.0, 100.0)) -> Path:
+def generate(
+    path: str | os.PathLike,
+    n_qcd: int,
+    n_signal: int,
+    seed: int = 1,
+    checkpoint: int = 2000,
+    resume: bool = True,
+    progress: bool = True,
+    masses: tuple[float, float, float] = (3500.0, 500.0, 100.0),
+) -> Path:
     """Generate (or continue) the benchmark file at ``path`` until it holds ``n_qcd`` QCD and ``n_signal``
     signal events passing the selection. Interrupting keeps the last checkpoint intact."""
     import fastjet
@@ -178,9 +210,15 @@ def generate(path: str | os.PathLike, n_qcd: int, n_signal: int, seed: int = 1, 
         rows, labels = list(x), list(y)
     else:
         rows, labels = [], []
-    meta = {"sqrt_s": SQRT_S, "jet_R": JET_R, "leading_pt_min": LEADING_PT_MIN, "seed": seed,
-            "qcd_settings": list(COMMON_SETTINGS + QCD_SETTINGS),
-            "signal_settings": list(COMMON_SETTINGS + signal_settings(*masses)), "signal_masses": list(masses)}
+    meta = {
+        "sqrt_s": SQRT_S,
+        "jet_R": JET_R,
+        "leading_pt_min": LEADING_PT_MIN,
+        "seed": seed,
+        "qcd_settings": list(COMMON_SETTINGS + QCD_SETTINGS),
+        "signal_settings": list(COMMON_SETTINGS + signal_settings(*masses)),
+        "signal_masses": list(masses),
+    }
     for process, label, target in (("signal", 1, n_signal), ("qcd", 0, n_qcd)):
         have = sum(1 for lab in labels if lab == label)
         if have >= target:

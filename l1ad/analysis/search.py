@@ -20,8 +20,17 @@ from sklearn.base import ClassifierMixin
 
 from l1ad.analysis import bumphunt, cwola, density, metrics, quak
 
-__all__ = ["SearchConfig", "Dataset", "inclusive", "run_cwola", "run_quak", "run_single_model", "run_density",
-           "scan_windows", "METHODS"]
+__all__ = [
+    "SearchConfig",
+    "Dataset",
+    "inclusive",
+    "run_cwola",
+    "run_quak",
+    "run_single_model",
+    "run_density",
+    "scan_windows",
+    "METHODS",
+]
 
 
 @dataclass
@@ -41,7 +50,9 @@ class SearchConfig:
     classifier: ClassifierMixin | None = None
     gmm_components: int = 8  # GMM options only (quak_model / density_estimator = "gmm")
     quak_selection: str = "llr"  # "llr" (best proxy vs background) or "lda" (linear discriminant)
-    proxy_components: int = 1  # (GMM option) a broad (single-Gaussian) prior per proxy class generalises to other masses
+    proxy_components: int = (
+        1  # (GMM option) a broad (single-Gaussian) prior per proxy class generalises to other masses
+    )
     union_proxies: bool = True  # pool all proxies into one "two-prong signal" prior
     quak_model: str = "vae"  # per-class model for QUAK and the single-model baseline: "vae" or "gmm"
     density_estimator: str = "flow"  # conditional density for the CATHODE-style method: "flow" or "gmm"
@@ -69,16 +80,24 @@ def _sic_in_sr(data: Dataset, scores: np.ndarray, cfg: SearchConfig) -> float:
     return metrics.max_sic(bkg, sig, min_bkg_events=20)[0]
 
 
-def _hunt_selected(data: Dataset, scores: np.ndarray, cfg: SearchConfig, method: str,
-                   reference: np.ndarray | None = None) -> dict:
+def _hunt_selected(
+    data: Dataset, scores: np.ndarray, cfg: SearchConfig, method: str, reference: np.ndarray | None = None
+) -> dict:
     in_win = cwola.window_labels(data.m, cfg.window)[0]
     ref = scores[in_win] if reference is None else reference
     thr = cwola.select_top(ref, cfg.efficiency)
     keep = scores > thr
     z, mu, mass = cwola.bump_hunt_selected(data.m, keep, cfg.window, cfg.edges, cfg.resolution, cfg.model)
-    return {"method": method, "efficiency": cfg.efficiency, "z": z, "mu": mu, "fitted_mass": mass,
-            "n_selected": int(keep.sum()), "n_signal_selected": int((keep & data.truth).sum())
-            if data.truth is not None else None, "sic_max": _sic_in_sr(data, scores, cfg)}
+    return {
+        "method": method,
+        "efficiency": cfg.efficiency,
+        "z": z,
+        "mu": mu,
+        "fitted_mass": mass,
+        "n_selected": int(keep.sum()),
+        "n_signal_selected": int((keep & data.truth).sum()) if data.truth is not None else None,
+        "sic_max": _sic_in_sr(data, scores, cfg),
+    }
 
 
 def inclusive(data: Dataset, cfg: SearchConfig) -> dict:
@@ -88,28 +107,45 @@ def inclusive(data: Dataset, cfg: SearchConfig) -> dict:
     if cfg.model_inclusive == "bernstein_ftest":
         counts = bumphunt.binned_counts(data.m, cfg.edges)
         degree = bumphunt.ftest_degree(counts, cfg.edges)
-        z, fit = bumphunt.local_significance(counts, cfg.edges, cfg.window.centre, cfg.resolution * cfg.window.centre,
-                                             model="bernstein", degree=degree)
+        z, fit = bumphunt.local_significance(
+            counts, cfg.edges, cfg.window.centre, cfg.resolution * cfg.window.centre, model="bernstein", degree=degree
+        )
         mu, mass, extra = fit.mu, float("nan"), {"bernstein_degree": degree}
     else:
-        z, mu, mass = cwola.bump_hunt_selected(data.m, keep, cfg.window, cfg.edges, cfg.resolution,
-                                               cfg.model_inclusive)
-    return {"method": "inclusive", **extra, "efficiency": 1.0, "z": z, "mu": mu, "fitted_mass": mass,
-            "n_selected": int(keep.sum()), "n_signal_selected": int(data.truth.sum()) if data.truth is not None
-            else None, "sic_max": 1.0}
+        z, mu, mass = cwola.bump_hunt_selected(data.m, keep, cfg.window, cfg.edges, cfg.resolution, cfg.model_inclusive)
+    return {
+        "method": "inclusive",
+        **extra,
+        "efficiency": 1.0,
+        "z": z,
+        "mu": mu,
+        "fitted_mass": mass,
+        "n_selected": int(keep.sum()),
+        "n_signal_selected": int(data.truth.sum()) if data.truth is not None else None,
+        "sic_max": 1.0,
+    }
 
 
 def run_cwola(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
-    scores, _ = cwola.score_events(data.x, data.m, cfg.window, cfg.n_folds, cfg.seed, cfg.classifier,
-                                   n_ensemble=cfg.n_ensemble)
+    scores, _ = cwola.score_events(
+        data.x, data.m, cfg.window, cfg.n_folds, cfg.seed, cfg.classifier, n_ensemble=cfg.n_ensemble
+    )
     return _hunt_selected(data, scores, cfg, "cwola"), scores
 
 
 def run_density(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
-    scores, _ = density.cathode_scores(data.x, data.m, cfg.window, cfg.gmm_components, oversample=4,
-                                       n_folds=cfg.n_folds, seed=cfg.seed, classifier=cfg.classifier,
-                                       estimator=cfg.density_estimator,
-                                       flow_kw={"max_events": cfg.flow_max_events})
+    scores, _ = density.cathode_scores(
+        data.x,
+        data.m,
+        cfg.window,
+        cfg.gmm_components,
+        oversample=4,
+        n_folds=cfg.n_folds,
+        seed=cfg.seed,
+        classifier=cfg.classifier,
+        estimator=cfg.density_estimator,
+        flow_kw={"max_events": cfg.flow_max_events},
+    )
     return _hunt_selected(data, scores, cfg, "density"), scores
 
 
@@ -118,8 +154,9 @@ def quak_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     if not data.proxies:
         raise ValueError("QUAK needs at least one proxy-signal sample (Dataset.proxies)")
     proxies = {"proxies": np.concatenate(list(data.proxies.values()))} if cfg.union_proxies else data.proxies
-    losses = (quak.fit_class_losses({"background": data.x}, cfg.gmm_components, cfg.seed, model=cfg.quak_model)
-              + quak.fit_class_losses(proxies, cfg.proxy_components, cfg.seed, model=cfg.quak_model))
+    losses = quak.fit_class_losses(
+        {"background": data.x}, cfg.gmm_components, cfg.seed, model=cfg.quak_model
+    ) + quak.fit_class_losses(proxies, cfg.proxy_components, cfg.seed, model=cfg.quak_model)
     space = quak.loss_space(losses, data.x)
     if cfg.quak_selection == "lda":
         proxy_space = np.concatenate([quak.loss_space(losses, p) for p in proxies.values()])
@@ -131,18 +168,32 @@ def quak_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
 
 def single_model_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     """Baseline: the loss of the background model alone (the single-autoencoder baseline)."""
-    return quak.fit_class_losses({"background": data.x}, cfg.gmm_components, cfg.seed,
-                                 model=cfg.quak_model)[0](data.x)
+    return quak.fit_class_losses({"background": data.x}, cfg.gmm_components, cfg.seed, model=cfg.quak_model)[0](data.x)
 
 
 def quak_hunt(data: Dataset, cfg: SearchConfig, scores: np.ndarray) -> dict:
     """Top ``efficiency`` split into equal-population categories, bump hunted, combined with Fisher's method."""
     in_win = cwola.window_labels(data.m, cfg.window)[0]
-    cat = quak.category_hunt(scores, data.m, cfg.efficiency, cfg.n_categories, cfg.edges, cfg.window.centre,
-                             cfg.resolution, cfg.model, reference=scores[in_win])
+    cat = quak.category_hunt(
+        scores,
+        data.m,
+        cfg.efficiency,
+        cfg.n_categories,
+        cfg.edges,
+        cfg.window.centre,
+        cfg.resolution,
+        cfg.model,
+        reference=scores[in_win],
+    )
     result = _hunt_selected(data, scores, cfg, "quak", reference=scores[in_win])
-    result.update({"z_one_category": result["z"], "z": cat.z_combined, "z_categories": cat.z_categories,
-                   "n_categories": cat.n_categories})
+    result.update(
+        {
+            "z_one_category": result["z"],
+            "z": cat.z_combined,
+            "z_categories": cat.z_categories,
+            "n_categories": cat.n_categories,
+        }
+    )
     return result
 
 
@@ -156,8 +207,15 @@ def run_single_model(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray
     return _hunt_selected(data, scores, cfg, "single_model"), scores
 
 
-def scan_windows(data: Dataset, cfg: SearchConfig, method: str, centres: np.ndarray, sr_half_width: float,
-                 sb_width: float, keep_scores: bool = False) -> dict:
+def scan_windows(
+    data: Dataset,
+    cfg: SearchConfig,
+    method: str,
+    centres: np.ndarray,
+    sr_half_width: float,
+    sb_width: float,
+    keep_scores: bool = False,
+) -> dict:
     """Run ``method`` with the signal region slid over ``centres``; the best window gives the found mass.
 
     Returns the result of the most significant window with ``found_mass`` (its centre) and the per-window
@@ -185,9 +243,16 @@ def scan_windows(data: Dataset, cfg: SearchConfig, method: str, centres: np.ndar
     i = int(np.argmax([r["z"] for r in results]))
     best = dict(results[i])
     n_eff = bumphunt.n_independent_windows(centres, 2 * sr_half_width)
-    best.update({"found_mass": float(centres[i]), "n_independent_windows": n_eff,
-                 "z_global": bumphunt.global_significance(best["z"], n_eff), "scan_centres": [float(c) for c in centres],
-                 "scan_z": [float(r["z"]) for r in results], "scan_sic_max": [float(r["sic_max"]) for r in results]})
+    best.update(
+        {
+            "found_mass": float(centres[i]),
+            "n_independent_windows": n_eff,
+            "z_global": bumphunt.global_significance(best["z"], n_eff),
+            "scan_centres": [float(c) for c in centres],
+            "scan_z": [float(r["z"]) for r in results],
+            "scan_sic_max": [float(r["sic_max"]) for r in results],
+        }
+    )
     if keep_scores:
         best["scores"] = all_scores
     return best

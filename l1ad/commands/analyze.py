@@ -72,20 +72,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--n-signal", type=int, default=5_000, help="benchmark: signal events to generate")
     g.add_argument("--proxy", type=Path, nargs="*", default=[], help="QUAK proxy-signal files (benchmark layout)")
     g.add_argument("--inject", type=int, default=0, help="signal events injected into the background")
-    g.add_argument("--centres", type=_range, default=_range("3100:4500:200"),
-                   help="signal-region centres lo:hi:step (default 3100:4500:200)")
+    g.add_argument(
+        "--centres",
+        type=_range,
+        default=_range("3100:4500:200"),
+        help="signal-region centres lo:hi:step (default 3100:4500:200)",
+    )
     g.add_argument("--sr-half-width", type=float, default=200.0)
     g.add_argument("--sb-width", type=float, default=400.0)
     g.add_argument("--edges", type=_range, default=None, help="bump-hunt bins lo:hi:step (default 2800:6000:100)")
-    g.add_argument("--quak-model", default="vae", choices=("vae", "gmm"),
-                   help="QUAK / single-model per-class model: dense VAE (default) or Gaussian mixture")
-    g.add_argument("--density-estimator", default="flow", choices=("flow", "gmm"),
-                   help="density method: TFP masked autoregressive flow (default) or conditional mixture")
+    g.add_argument(
+        "--quak-model",
+        default="vae",
+        choices=("vae", "gmm"),
+        help="QUAK / single-model per-class model: dense VAE (default) or Gaussian mixture",
+    )
+    g.add_argument(
+        "--density-estimator",
+        default="flow",
+        choices=("flow", "gmm"),
+        help="density method: TFP masked autoregressive flow (default) or conditional mixture",
+    )
     g.add_argument("--n-ensemble", type=int, default=1, help="CWoLa: classifiers averaged per fold (default 1)")
-    g.add_argument("--raw-jet-masses", action="store_true",
-                   help="use m_j1, m_j2 as features instead of m_j / m_jj (more m_jj-correlated: sculpting)")
-    g.add_argument("--inclusive-model", default="dijet", choices=("dijet", "dijet3", "bernstein_ftest"),
-                   help="inclusive bump-hunt function (bernstein_ftest: degree from an F-test on the data)")
+    g.add_argument(
+        "--raw-jet-masses",
+        action="store_true",
+        help="use m_j1, m_j2 as features instead of m_j / m_jj (more m_jj-correlated: sculpting)",
+    )
+    g.add_argument(
+        "--inclusive-model",
+        default="dijet",
+        choices=("dijet", "dijet3", "bernstein_ftest"),
+        help="inclusive bump-hunt function (bernstein_ftest: degree from an F-test on the data)",
+    )
     g = parser.add_argument_group("L1 events")
     g.add_argument("--l1", type=Path, help="ADC2021-layout background file")
     g.add_argument("--l1-signal", type=Path, help="ADC2021-layout signal file to inject from")
@@ -154,8 +173,14 @@ def run_metrics(args: argparse.Namespace, out: Path) -> dict:
     from l1ad.analysis import metrics, plots
 
     bkg, sig = read_scores(args.bkg_scores, args.dataset), read_scores(args.sig_scores, args.dataset)
-    result = {"method": "metrics", "n_bkg": int(bkg.size), "n_sig": int(sig.size), "auc": metrics.auc(bkg, sig),
-              "max_sic": list(metrics.max_sic(bkg, sig)), "working_points": []}
+    result = {
+        "method": "metrics",
+        "n_bkg": int(bkg.size),
+        "n_sig": int(sig.size),
+        "auc": metrics.auc(bkg, sig),
+        "max_sic": list(metrics.max_sic(bkg, sig)),
+        "working_points": [],
+    }
     for fpr in args.fpr:
         tpr, err, thr = metrics.tpr_at_fpr(bkg, sig, fpr)
         result["working_points"].append({"fpr": fpr, "tpr": tpr, "tpr_err": err, "threshold": thr})
@@ -166,8 +191,9 @@ def run_metrics(args: argparse.Namespace, out: Path) -> dict:
     return result
 
 
-def benchmark_dataset(path: Path, proxies: list[Path], n_inject: int, seed: int, edges: np.ndarray,
-                      scale_masses: bool = True):
+def benchmark_dataset(
+    path: Path, proxies: list[Path], n_inject: int, seed: int, edges: np.ndarray, scale_masses: bool = True
+):
     """Search dataset from a benchmark file: background plus ``n_inject`` random signal events
     (features: :func:`bench_features`)."""
     from l1ad.analysis import cwola, resonant, search
@@ -189,13 +215,22 @@ def run_resonant(args: argparse.Namespace, out: Path) -> dict:
     from l1ad.analysis import cwola, plots, search
 
     edges = args.edges if args.edges is not None else _range("2800:6000:100")
-    data = benchmark_dataset(args.benchmark, args.proxy, args.inject, args.seed, edges,
-                             scale_masses=not args.raw_jet_masses)
+    data = benchmark_dataset(
+        args.benchmark, args.proxy, args.inject, args.seed, edges, scale_masses=not args.raw_jet_masses
+    )
     window = cwola.Window.around(float(args.centres[0]), args.sr_half_width, args.sb_width)
-    cfg = search.SearchConfig(window=window, edges=edges, efficiency=args.efficiency, n_folds=args.folds,
-                              seed=args.seed, quak_model=args.quak_model, density_estimator=args.density_estimator,
-                              n_ensemble=args.n_ensemble, model_inclusive=args.inclusive_model,
-                              **({"model": args.fit_model} if args.fit_model else {}))
+    cfg = search.SearchConfig(
+        window=window,
+        edges=edges,
+        efficiency=args.efficiency,
+        n_folds=args.folds,
+        seed=args.seed,
+        quak_model=args.quak_model,
+        density_estimator=args.density_estimator,
+        n_ensemble=args.n_ensemble,
+        model_inclusive=args.inclusive_model,
+        **({"model": args.fit_model} if args.fit_model else {}),
+    )
     if args.method in ("quak", "density", "single_model"):
         from l1ad import keras_compat
 
@@ -203,11 +238,14 @@ def run_resonant(args: argparse.Namespace, out: Path) -> dict:
     with threadpool_limits(1):
         result = search.scan_windows(data, cfg, args.method, args.centres, args.sr_half_width, args.sb_width)
     result.update({"benchmark": str(args.benchmark), "n_injected": args.inject, "n_events": int(len(data.m))})
-    plots.window_scan({args.method: (result["scan_centres"], result["scan_z"])}, out / f"scan_{args.method}.png",
-                      true_mass=3500.0)
-    print(f"{args.method}: best window {result['found_mass']:.0f} GeV, local Z = {result['z']:.2f}, "
-          f"global Z = {result['z_global']:.2f} ({result['n_independent_windows']:.1f} independent windows), "
-          f"selected {result['n_selected']} (signal {result['n_signal_selected']}), SIC max {result['sic_max']:.2f}")
+    plots.window_scan(
+        {args.method: (result["scan_centres"], result["scan_z"])}, out / f"scan_{args.method}.png", true_mass=3500.0
+    )
+    print(
+        f"{args.method}: best window {result['found_mass']:.0f} GeV, local Z = {result['z']:.2f}, "
+        f"global Z = {result['z_global']:.2f} ({result['n_independent_windows']:.1f} independent windows), "
+        f"selected {result['n_selected']} (signal {result['n_signal_selected']}), SIC max {result['sic_max']:.2f}"
+    )
     return result
 
 
@@ -231,11 +269,23 @@ def run_l1(args: argparse.Namespace, out: Path) -> dict:
         bkg = rows.reshape(-1, *bkg.shape[1:])
     proxies = {p.stem: read_particles(p) for p in args.l1_proxy}
     with threadpool_limits(1):
-        result = l1.run_l1_search(bkg, args.method, args.pair, args.window, args.edges, args.efficiency,
-                                  args.fit_model or "bernstein", proxies or None, truth, seed=args.seed,
-                                  n_folds=args.folds)
-    print(f"L1 {args.method} ({args.pair}): Z = {result['z']:.2f} (inclusive {result['inclusive_z']:.2f}), "
-          f"{result['n_selected']} selected of {result['n_events']}")
+        result = l1.run_l1_search(
+            bkg,
+            args.method,
+            args.pair,
+            args.window,
+            args.edges,
+            args.efficiency,
+            args.fit_model or "bernstein",
+            proxies or None,
+            truth,
+            seed=args.seed,
+            n_folds=args.folds,
+        )
+    print(
+        f"L1 {args.method} ({args.pair}): Z = {result['z']:.2f} (inclusive {result['inclusive_z']:.2f}), "
+        f"{result['n_selected']} selected of {result['n_events']}"
+    )
     return result
 
 
@@ -250,8 +300,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--method benchmark needs --benchmark FILE")
         resonant.generate(args.benchmark, args.n_qcd, args.n_signal, seed=args.seed + 1)
         x, y, _ = resonant.read_benchmark(args.benchmark)
-        result = {"method": "benchmark", "file": str(args.benchmark), "n_qcd": int((y == 0).sum()),
-                  "n_signal": int((y == 1).sum())}
+        result = {
+            "method": "benchmark",
+            "file": str(args.benchmark),
+            "n_qcd": int((y == 0).sum()),
+            "n_signal": int((y == 1).sum()),
+        }
         print(f"{args.benchmark}: {result['n_qcd']} QCD and {result['n_signal']} signal events")
     elif args.l1 is not None:
         result = run_l1(args, out)

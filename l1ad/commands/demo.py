@@ -10,8 +10,12 @@ HELP = VERBS["demo"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="runs/demo", help="run directory (default: runs/demo; events in runs/demo_data)")
-    parser.add_argument("--full", action="store_true", help="the full-size demo (100k events, 50 epochs) instead of the quick one")
+    parser.add_argument(
+        "--out", default="runs/demo", help="run directory (default: runs/demo; events in runs/demo_data)"
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="the full-size demo (100k events, 50 epochs) instead of the quick one"
+    )
     parser.add_argument("--score", choices=("kl", "rz", "mu2"), default="kl", help="trigger score (default kl)")
     parser.add_argument("--workers", type=int, default=None, help="processes for generation / threads for training")
     parser.add_argument("--seed", type=int, default=1, help="seed of generation and training (default 1)")

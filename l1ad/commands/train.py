@@ -33,10 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=_widths, help="encoder widths, e.g. 32,16")
     parser.add_argument("--quantization", choices=QUANTIZATION_MODES, help="qat (default) or ptq")
     parser.add_argument("--prune", type=float, help="target sparsity of magnitude pruning, e.g. 0.5")
-    parser.add_argument("--distill", type=float,
-                        help="QAT: weight of the |quantized - float encoder output|^2 term (0 = off)")
-    parser.add_argument("--distill-tail", type=float,
-                        help="QAT: distillation event weights ~ exp(distill_tail x float score) (0 = uniform)")
+    parser.add_argument(
+        "--distill", type=float, help="QAT: weight of the |quantized - float encoder output|^2 term (0 = off)"
+    )
+    parser.add_argument(
+        "--distill-tail",
+        type=float,
+        help="QAT: distillation event weights ~ exp(distill_tail x float score) (0 = uniform)",
+    )
     parser.add_argument("--max-events", type=int, help="use at most this many background events")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -47,18 +51,30 @@ def run(args: argparse.Namespace) -> int:
     from l1ad.models.train import train_run
 
     cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
-    cfg = cfg.updated(model=args.model, epochs=args.epochs, beta=args.beta, weight_bits=args.bits,
-                      latent=args.latent, hidden=args.hidden, quantization=args.quantization, prune=args.prune,
-                      distill=args.distill, distill_tail=args.distill_tail, max_events=args.max_events, seed=args.seed)
-    out = train_run(args.data, args.out, cfg, signals=args.signals, progress=not args.no_progress,
-                    overwrite=args.overwrite)
+    cfg = cfg.updated(
+        model=args.model,
+        epochs=args.epochs,
+        beta=args.beta,
+        weight_bits=args.bits,
+        latent=args.latent,
+        hidden=args.hidden,
+        quantization=args.quantization,
+        prune=args.prune,
+        distill=args.distill,
+        distill_tail=args.distill_tail,
+        max_events=args.max_events,
+        seed=args.seed,
+    )
+    out = train_run(
+        args.data, args.out, cfg, signals=args.signals, progress=not args.no_progress, overwrite=args.overwrite
+    )
     from l1ad.models.rundir import load_run
 
     run_dir = load_run(out)
     print(f"l1ad train: wrote {Path(out)} ({cfg.model}, deployable encoder: {run_dir.deployable})")
     for sample in run_dir.samples():
         s = run_dir.scores(sample)
-        kinds = sorted(k[len("quantized_"):] for k in s if k.startswith("quantized_"))
+        kinds = sorted(k[len("quantized_") :] for k in s if k.startswith("quantized_"))
         means = ", ".join(f"{k}={s['quantized_' + k].mean():.4g}" for k in kinds)
         print(f"  {sample:<16} {len(s['weights']):>8} events  mean quantized scores: {means}")
     return 0

@@ -74,20 +74,29 @@ def compare(expected: np.ndarray, got: np.ndarray) -> dict[str, Any]:
         raise ValueError(f"shapes differ: expected {e.shape}, got {g.shape}")
     diff = (e != g).reshape(len(e), -1)
     bad_rows = np.flatnonzero(diff.any(axis=1))
-    return {"vectors": int(len(e)), "mismatched_vectors": int(bad_rows.size), "mismatched_values": int(diff.sum()),
-            "first_mismatch": int(bad_rows[0]) if bad_rows.size else None}
+    return {
+        "vectors": int(len(e)),
+        "mismatched_vectors": int(bad_rows.size),
+        "mismatched_values": int(diff.sum()),
+        "first_mismatch": int(bad_rows[0]) if bad_rows.size else None,
+    }
 
 
-def hls_stage(run: Any, fixed: FixedPointModel, codes: np.ndarray, golden: Any, settings: Any,
-              hls_dir: Path) -> dict[str, Any]:
+def hls_stage(
+    run: Any, fixed: FixedPointModel, codes: np.ndarray, golden: Any, settings: Any, hls_dir: Path
+) -> dict[str, Any]:
     """Build + compile the hls4ml project of ``fixed`` and compare C-sim with golden."""
     from l1ad.hls.project import create_project
 
     start = time.perf_counter()
     project = create_project(run.encoder, fixed, hls_dir / f"{run.path.name}-{fixed.score.kind}", settings)
     out = project.csim(codes)
-    return {"encoder": compare(golden.layers[-1], out.encoder), "score": compare(golden.score, out.score),
-            "project": str(project.output_dir), "seconds": round(time.perf_counter() - start, 2)}
+    return {
+        "encoder": compare(golden.layers[-1], out.encoder),
+        "score": compare(golden.score, out.score),
+        "project": str(project.output_dir),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
 
 
 def rtl_stage(run_dir: Path, fixed: FixedPointModel, codes: np.ndarray) -> dict[str, Any]:
@@ -109,14 +118,25 @@ def total_mismatches(stage: dict[str, Any]) -> int:
 # ---- CLI --------------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, help="run directory (runs/<name>)")
-    parser.add_argument("--score", nargs="+", choices=SCORES, default=None,
-                        help="score(s) to check (default: those in fixed/, else kl)")
+    parser.add_argument(
+        "--score", nargs="+", choices=SCORES, default=None, help="score(s) to check (default: those in fixed/, else kl)"
+    )
     parser.add_argument("--events", type=int, default=10000, help="number of test vectors (default 10000)")
-    parser.add_argument("--data", type=Path, nargs="*", default=None, metavar="FILE.h5",
-                        help="event files for the vectors (default: the run's data files)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        nargs="*",
+        default=None,
+        metavar="FILE.h5",
+        help="event files for the vectors (default: the run's data files)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random vectors")
-    parser.add_argument("--backend", choices=("Vitis", "Vivado"), default=None,
-                        help="hls4ml backend (default: the one `l1ad convert` used, else Vitis)")
+    parser.add_argument(
+        "--backend",
+        choices=("Vitis", "Vivado"),
+        default=None,
+        help="hls4ml backend (default: the one `l1ad convert` used, else Vitis)",
+    )
     parser.add_argument("--hls-dir", type=Path, default=Path("hls_projects"), help="where hls4ml projects go")
     parser.add_argument("--no-hls", action="store_true", help="skip the hls4ml C-simulation stage")
     parser.add_argument("--no-rtl", action="store_true", help="skip the RTL simulation stage")
@@ -138,16 +158,28 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--events must be >= 1, got {args.events}")
     run_obj = load_run(args.run_dir)
     scores = scores_to_check(args.run_dir, args.score)
-    fixed = extract_fixed_model(run_obj.encoder, run_input_fixed_format(run_obj.input_format), score=scores[0],
-                                name=args.run_dir.name, variational=run_obj.config.variational)
+    fixed = extract_fixed_model(
+        run_obj.encoder,
+        run_input_fixed_format(run_obj.input_format),
+        score=scores[0],
+        name=args.run_dir.name,
+        variational=run_obj.config.variational,
+    )
     files = list(args.data) if args.data is not None else run_data_files(run_obj)
     codes, n_data = run_codes(run_obj, fixed, files, args.events, args.seed)
-    summary: dict[str, Any] = {"run": str(args.run_dir), "vectors": int(len(codes)),
-                               "corner_vectors": len(corner_codes(fixed)),
-                               "data_vectors": int(n_data), "data_files": [str(p) for p in files], "stages": {}}
+    summary: dict[str, Any] = {
+        "run": str(args.run_dir),
+        "vectors": int(len(codes)),
+        "corner_vectors": len(corner_codes(fixed)),
+        "data_vectors": int(n_data),
+        "data_files": [str(p) for p in files],
+        "stages": {},
+    }
     stages = summary["stages"]
     golden = golden_forward(fixed, codes)
-    stages["qkeras_vs_golden"] = {"encoder": compare(golden.layers[-1], qkeras_reference(run_obj.encoder, fixed, codes))}
+    stages["qkeras_vs_golden"] = {
+        "encoder": compare(golden.layers[-1], qkeras_reference(run_obj.encoder, fixed, codes))
+    }
     _print_stage("qkeras_vs_golden", stages["qkeras_vs_golden"])
     for score in scores:
         model = fixed.with_score(score)
@@ -167,9 +199,11 @@ def run(args: argparse.Namespace) -> int:
     summary["failed_stages"] = [name for name, stage in stages.items() if stage.get("ok") is False]
     summary["ok"] = summary["total_mismatches"] == 0 and not summary["failed_stages"]
     write_text_atomic(args.run_dir / VERIFY_JSON, json.dumps(summary, indent=1, sort_keys=True, default=str) + "\n")
-    print(f"verify: {summary['vectors']} vectors ({summary['corner_vectors']} corner cases, "
-          f"{summary['data_vectors']} from data), total mismatches {summary['total_mismatches']} "
-          f"-> {args.run_dir / VERIFY_JSON}")
+    print(
+        f"verify: {summary['vectors']} vectors ({summary['corner_vectors']} corner cases, "
+        f"{summary['data_vectors']} from data), total mismatches {summary['total_mismatches']} "
+        f"-> {args.run_dir / VERIFY_JSON}"
+    )
     if summary["failed_stages"]:
         print(f"verify: failed stages: {', '.join(summary['failed_stages'])}")
     return 0 if summary["ok"] else 1
@@ -188,22 +222,29 @@ def convert_settings(fixed_dir: Path, backend: str | None) -> Any:
 
 def _check_same_encoder(saved: FixedPointModel, extracted: FixedPointModel) -> None:
     for a, b in zip(saved.layers, extracted.layers, strict=True):
-        if not (np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
-                and a.output_format == b.output_format):
-            raise ValueError(f"fixed/{saved.score.kind}: layer {a.name} differs from the run's encoder "
-                             "(re-run `l1ad convert`)")
+        if not (
+            np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias) and a.output_format == b.output_format
+        ):
+            raise ValueError(
+                f"fixed/{saved.score.kind}: layer {a.name} differs from the run's encoder (re-run `l1ad convert`)"
+            )
 
 
 def _print_stage(name: str, stage: dict[str, Any]) -> None:
     if "skipped" in stage:
         print(f"  {name:<28} skipped: {stage['skipped']}")
         return
-    parts = [f"{k}: {v['mismatched_values']} mismatches / {v['vectors']} vectors"
-             for k, v in stage.items() if isinstance(v, dict) and "vectors" in v]
+    parts = [
+        f"{k}: {v['mismatched_values']} mismatches / {v['vectors']} vectors"
+        for k, v in stage.items()
+        if isinstance(v, dict) and "vectors" in v
+    ]
     if not parts and "mismatches" in stage:
-        parts = [f"{stage['mismatches']} mismatches / {stage.get('vectors', '?')} vectors"
-                 + (f", latency {stage['latency_cycles']} cycles" if "latency_cycles" in stage else "")
-                 + ("" if stage.get("ok", True) else " (FAILED)")]
+        parts = [
+            f"{stage['mismatches']} mismatches / {stage.get('vectors', '?')} vectors"
+            + (f", latency {stage['latency_cycles']} cycles" if "latency_cycles" in stage else "")
+            + ("" if stage.get("ok", True) else " (FAILED)")
+        ]
     if not parts:
         parts = [json.dumps(stage, default=str)[:200]]
     print(f"  {name:<28} " + "; ".join(parts))

@@ -63,8 +63,10 @@ def quantizer_format(quantizer: Any, where: str) -> FixedFormat:
         if alpha is None or isinstance(alpha, str) or float(np.asarray(alpha)) != 1.0:
             raise ExtractionError(f"{where}: quantized_bits must have alpha=1 (got alpha={alpha!r})")
         if not quantizer.keep_negative or quantizer.symmetric:
-            raise ExtractionError(f"{where}: quantized_bits must be signed and not symmetric "
-                                  f"(keep_negative={quantizer.keep_negative}, symmetric={quantizer.symmetric})")
+            raise ExtractionError(
+                f"{where}: quantized_bits must be signed and not symmetric "
+                f"(keep_negative={quantizer.keep_negative}, symmetric={quantizer.symmetric})"
+            )
         _check_common(quantizer, where)
         bits, integer = int(quantizer.bits), int(quantizer.integer)
         if bits < 2:
@@ -76,8 +78,9 @@ def quantizer_format(quantizer: Any, where: str) -> FixedFormat:
         if quantizer.relu_upper_bound is not None or not quantizer.is_quantized_clip:
             raise ExtractionError(f"{where}: quantized_relu needs is_quantized_clip=True and no relu_upper_bound")
         _check_common(quantizer, where)
-        return FixedFormat(int(quantizer.bits), int(quantizer.integer), signed=False, rounding="RND_CONV",
-                           overflow="SAT")
+        return FixedFormat(
+            int(quantizer.bits), int(quantizer.integer), signed=False, rounding="RND_CONV", overflow="SAT"
+        )
     raise ExtractionError(f"{where}: quantizer {kind} is not supported (use quantized_bits(alpha=1) or quantized_relu)")
 
 
@@ -116,8 +119,14 @@ def _layer_kind(layer: Any) -> str:
     return type(layer).__name__
 
 
-def extract_fixed_model(encoder: Any, input_format: FixedFormat | None = None, score: str = "kl",
-                        name: str | None = None, variational: bool = True, **score_options: Any) -> FixedPointModel:
+def extract_fixed_model(
+    encoder: Any,
+    input_format: FixedFormat | None = None,
+    score: str = "kl",
+    name: str | None = None,
+    variational: bool = True,
+    **score_options: Any,
+) -> FixedPointModel:
     """Turn a deployable QKeras encoder into a :class:`FixedPointModel` with the score ``score``.
 
     ``variational``: the encoder outputs [mu | logvar] (VAE); otherwise mu alone (AE, score mu2 only).
@@ -140,8 +149,10 @@ def extract_fixed_model(encoder: Any, input_format: FixedFormat | None = None, s
     if input_format is not None:
         fmt = FixedFormat(input_format.width, input_format.integer)
         if (fmt.width, fmt.integer) != (first_format.width, first_format.integer):
-            raise ExtractionError(f"the run's input format {fmt.ap_type()} differs from the model's input quantizer "
-                                  f"{first_format.ap_type()} (layer {body[0].name})")
+            raise ExtractionError(
+                f"the run's input format {fmt.ap_type()} differs from the model's input quantizer "
+                f"{first_format.ap_type()} (layer {body[0].name})"
+            )
     current = first_format
     dense_layers: list[DenseLayer] = []
     rest = body[1:]
@@ -149,24 +160,31 @@ def extract_fixed_model(encoder: Any, input_format: FixedFormat | None = None, s
     while i < len(rest):
         layer = rest[i]
         if _layer_kind(layer) != "QDense":
-            raise ExtractionError(f"layer {layer.name} ({_layer_kind(layer)}) is not part of the deployable encoder "
-                                  "contract (QDense -> QActivation pairs only; no BatchNormalization, float Dense, ...)")
+            raise ExtractionError(
+                f"layer {layer.name} ({_layer_kind(layer)}) is not part of the deployable encoder "
+                "contract (QDense -> QActivation pairs only; no BatchNormalization, float Dense, ...)"
+            )
         if i + 1 < len(rest) and _layer_kind(rest[i + 1]) != "QActivation":
             nxt = rest[i + 1]
-            raise ExtractionError(f"layer {nxt.name} ({_layer_kind(nxt)}) after {layer.name} is not part of the "
-                                  "deployable encoder contract (each QDense must be followed by a QActivation; "
-                                  "no BatchNormalization, float Dense, ...)")
+            raise ExtractionError(
+                f"layer {nxt.name} ({_layer_kind(nxt)}) after {layer.name} is not part of the "
+                "deployable encoder contract (each QDense must be followed by a QActivation; "
+                "no BatchNormalization, float Dense, ...)"
+            )
         if i + 1 >= len(rest):
-            raise ExtractionError(f"layer {layer.name}: a QDense must be followed by a QActivation quantizer "
-                                  "(its output would otherwise be an unquantized float)")
+            raise ExtractionError(
+                f"layer {layer.name}: a QDense must be followed by a QActivation quantizer "
+                "(its output would otherwise be an unquantized float)"
+            )
         dense_layers.append(_extract_dense(layer, rest[i + 1]))
         current = dense_layers[-1].output_format
         i += 2
     if not dense_layers:
         raise ExtractionError("the encoder has no QDense layer")
     if dense_layers[-1].activation != "linear":
-        raise ExtractionError(f"the last layer ({rest[-1].name}) must be a QActivation(quantized_bits): "
-                              "mu / logvar are signed")
+        raise ExtractionError(
+            f"the last layer ({rest[-1].name}) must be a QActivation(quantized_bits): mu / logvar are signed"
+        )
     n_out = dense_layers[-1].n_out
     if dense_layers[0].n_in != shape[1]:
         raise ExtractionError(f"layer {dense_layers[0].name} has {dense_layers[0].n_in} inputs, model has {shape[1]}")
@@ -176,16 +194,24 @@ def extract_fixed_model(encoder: Any, input_format: FixedFormat | None = None, s
         raise ExtractionError(f"a VAE encoder outputs [mu | logvar], but {rest[-1].name} has {n_out} (odd) outputs")
     latent = n_out // 2 if variational else n_out
     spec = make_score(score, latent, current, **score_options)
-    return FixedPointModel(name=name or encoder.name, input_format=first_format, layers=dense_layers, latent=latent,
-                           has_logvar=variational, score=spec, metadata={"source": "qkeras", "keras_name": encoder.name})
+    return FixedPointModel(
+        name=name or encoder.name,
+        input_format=first_format,
+        layers=dense_layers,
+        latent=latent,
+        has_logvar=variational,
+        score=spec,
+        metadata={"source": "qkeras", "keras_name": encoder.name},
+    )
 
 
 def _extract_dense(dense: Any, activation: Any) -> DenseLayer:
     where = f"layer {dense.name}"
     act_name = getattr(getattr(dense, "activation", None), "__name__", "linear")
     if act_name != "linear":
-        raise ExtractionError(f"{where}: QDense must have a linear activation (got {act_name}); "
-                              "put the activation in a QActivation")
+        raise ExtractionError(
+            f"{where}: QDense must have a linear activation (got {act_name}); put the activation in a QActivation"
+        )
     kq, bq = _quantizer_of(dense, "kernel_quantizer_internal"), _quantizer_of(dense, "bias_quantizer_internal")
     if kq is None:
         raise ExtractionError(f"{where}: QDense without kernel_quantizer (float weights)")
@@ -201,8 +227,15 @@ def _extract_dense(dense: Any, activation: Any) -> DenseLayer:
         b_fmt, bias = w_fmt, np.zeros(weight.shape[1], dtype=np.int64)
     out_q = _quantizer_of(activation, "quantizer")
     out_fmt = quantizer_format(out_q, f"layer {activation.name}")
-    return DenseLayer(name=dense.name, weight=weight, weight_format=w_fmt, bias=bias, bias_format=b_fmt,
-                      activation="linear" if out_fmt.signed else "relu", output_format=out_fmt)
+    return DenseLayer(
+        name=dense.name,
+        weight=weight,
+        weight_format=w_fmt,
+        bias=bias,
+        bias_format=b_fmt,
+        activation="linear" if out_fmt.signed else "relu",
+        output_format=out_fmt,
+    )
 
 
 # ---- run directories --------------------------------------------------------------------------------
@@ -217,8 +250,9 @@ def load_encoder(path: str | os.PathLike) -> Any:
 
 def run_input_fixed_format(input_format: Any) -> FixedFormat:
     """A preprocessing ``InputFormat`` (width, integer incl. sign; rounds half to even, saturates) as a FixedFormat."""
-    return FixedFormat(int(input_format.width), int(input_format.integer), signed=True, rounding="RND_CONV",
-                       overflow="SAT")
+    return FixedFormat(
+        int(input_format.width), int(input_format.integer), signed=True, rounding="RND_CONV", overflow="SAT"
+    )
 
 
 def read_run_input_format(run_dir: str | os.PathLike) -> FixedFormat:
@@ -240,8 +274,14 @@ def extract_run(run_dir: str | os.PathLike, score: str = "kl", **score_options: 
     """(FixedPointModel, QKeras encoder) of a run directory (``encoder.h5`` + ``input_format.json``)."""
     run_dir = Path(run_dir)
     encoder = load_encoder(run_dir / "encoder.h5")
-    fixed = extract_fixed_model(encoder, read_run_input_format(run_dir), score=score, name=run_dir.name,
-                                variational=run_is_variational(run_dir), **score_options)
+    fixed = extract_fixed_model(
+        encoder,
+        read_run_input_format(run_dir),
+        score=score,
+        name=run_dir.name,
+        variational=run_is_variational(run_dir),
+        **score_options,
+    )
     return fixed, encoder
 
 
@@ -285,17 +325,22 @@ def check_qkeras_exact(fixed: FixedPointModel) -> None:
             # accumulator code of the relu's saturation point (max value + half an LSB)
             limit = (2 * out.max_code + 1) << (acc.frac - out.frac - 1) if acc.frac > out.frac else 0
             if limit > 2**FLOAT32_BITS:
-                raise ValueError(f"layer {layer.name}: QKeras quantized_relu casts to float32, which rounds "
-                                 f"accumulators of {acc.ap_type()} below its saturation point")
+                raise ValueError(
+                    f"layer {layer.name}: QKeras quantized_relu casts to float32, which rounds "
+                    f"accumulators of {acc.ap_type()} below its saturation point"
+                )
 
 
-def qkeras_reference(encoder: Any, fixed: FixedPointModel, input_codes: np.ndarray,
-                     batch_size: int = 65536) -> np.ndarray:
+def qkeras_reference(
+    encoder: Any, fixed: FixedPointModel, input_codes: np.ndarray, batch_size: int = 65536
+) -> np.ndarray:
     """Encoder output codes (int64, in ``fixed.latent_format``) from QKeras inference in float64."""
     check_qkeras_exact(fixed)
     codes = np.asarray(input_codes)
     if codes.dtype.kind not in "iu" or codes.ndim != 2 or codes.shape[1] != fixed.n_inputs:
-        raise ValueError(f"input codes must be integers of shape (N, {fixed.n_inputs}), got {codes.dtype} {codes.shape}")
+        raise ValueError(
+            f"input codes must be integers of shape (N, {fixed.n_inputs}), got {codes.dtype} {codes.shape}"
+        )
     clone = float64_clone(encoder)
     x = fixed.input_format.to_float(codes.astype(np.int64))
     with float64_keras():

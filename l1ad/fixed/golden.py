@@ -55,8 +55,10 @@ def _check_layout(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
 def _check_range(model: FixedPointModel, arr: np.ndarray) -> None:
     fmt = model.input_format
     if arr.size and (arr.min() < fmt.min_code or arr.max() > fmt.max_code):
-        raise ValueError(f"input codes outside {fmt.ap_type()} [{fmt.min_code}, {fmt.max_code}]: "
-                         "saturate them in preprocessing (InputFormat.to_codes)")
+        raise ValueError(
+            f"input codes outside {fmt.ap_type()} [{fmt.min_code}, {fmt.max_code}]: "
+            "saturate them in preprocessing (InputFormat.to_codes)"
+        )
 
 
 def check_input_codes(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
@@ -90,7 +92,7 @@ def reference_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutput
 def _outputs(model: FixedPointModel, layers: list[np.ndarray], scorer) -> GoldenOutputs:
     x = layers[-1]
     mu = x[:, : model.latent]
-    logvar = x[:, model.latent:] if model.has_logvar else None
+    logvar = x[:, model.latent :] if model.has_logvar else None
     return GoldenOutputs(layers=layers, mu=mu, logvar=logvar, score=scorer(model.score, mu, logvar))
 
 
@@ -154,10 +156,13 @@ def _plan(model: FixedPointModel) -> _Plan:
     spec = model.score
     table = None
     if spec.lut is not None:
-        shift = max(2 * spec.latent_format.frac, spec.lut_format.frac) - spec.lut_format.frac if spec.kind == "kl" else 0
+        shift = (
+            max(2 * spec.latent_format.frac, spec.lut_format.frac) - spec.lut_format.frac if spec.kind == "kl" else 0
+        )
         table = np.ldexp(spec.lut.astype(np.float64), shift)
-    return _Plan(layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS,
-                 table)
+    return _Plan(
+        layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS, table
+    )
 
 
 def _float_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
@@ -197,12 +202,15 @@ def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers:
             layers.append(current.astype(np.int64))
     out = current
     mu = out[:, : model.latent]
-    logvar = out[:, model.latent:] if model.has_logvar else None
+    logvar = out[:, model.latent :] if model.has_logvar else None
     if plan.score_float:
         score = _float_score(model, plan, mu, logvar)
     else:
-        score = score_codes(model.score, np.asarray(mu).astype(np.int64),
-                            None if logvar is None else np.asarray(logvar).astype(np.int64))
+        score = score_codes(
+            model.score,
+            np.asarray(mu).astype(np.int64),
+            None if logvar is None else np.asarray(logvar).astype(np.int64),
+        )
     return layers, score
 
 
@@ -211,8 +219,12 @@ def golden_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
     x = check_input_codes(model, codes)
     plan = _plan(model)
     layers, score = _fast_block(model, plan, x, keep_layers=True)
-    return GoldenOutputs(layers=layers, mu=layers[-1][:, : model.latent],
-                         logvar=layers[-1][:, model.latent:] if model.has_logvar else None, score=score)
+    return GoldenOutputs(
+        layers=layers,
+        mu=layers[-1][:, : model.latent],
+        logvar=layers[-1][:, model.latent :] if model.has_logvar else None,
+        score=score,
+    )
 
 
 def golden_score(model: FixedPointModel, codes: np.ndarray, block: int = BLOCK) -> np.ndarray:
@@ -221,7 +233,7 @@ def golden_score(model: FixedPointModel, codes: np.ndarray, block: int = BLOCK) 
     plan = _plan(model)
     out = np.empty(len(x), dtype=np.int64)
     for start in range(0, len(x), block):
-        chunk = x[start:start + block]
+        chunk = x[start : start + block]
         _check_range(model, chunk)  # per block, while it is in cache
-        _, out[start:start + block] = _fast_block(model, plan, chunk.astype(np.int64, copy=False), keep_layers=False)
+        _, out[start : start + block] = _fast_block(model, plan, chunk.astype(np.int64, copy=False), keep_layers=False)
     return out

@@ -135,11 +135,11 @@ class FixedFormat:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FixedFormat":
+    def from_dict(cls, d: dict[str, Any]) -> FixedFormat:
         return cls(**d)
 
     @classmethod
-    def for_range(cls, max_abs_code: int, frac: int, signed: bool, **modes: Any) -> "FixedFormat":
+    def for_range(cls, max_abs_code: int, frac: int, signed: bool, **modes: Any) -> FixedFormat:
         """The narrowest format with ``frac`` fraction bits holding codes up to ``max_abs_code`` in magnitude."""
         magnitude_bits = max(int(max_abs_code).bit_length(), 1)
         width = magnitude_bits + (1 if signed else 0)
@@ -191,8 +191,13 @@ class DenseLayer:
 
     def accumulator_format(self, input_format: FixedFormat) -> FixedFormat:
         """The exact (never overflowing, never rounding) accumulator format for inputs in ``input_format``."""
-        return FixedFormat.for_range(self.accumulator_bound(input_format), self.accumulator_frac(input_format),
-                                     signed=True, rounding="TRN", overflow="WRAP")
+        return FixedFormat.for_range(
+            self.accumulator_bound(input_format),
+            self.accumulator_frac(input_format),
+            signed=True,
+            rounding="TRN",
+            overflow="WRAP",
+        )
 
 
 @dataclass
@@ -256,7 +261,7 @@ class FixedPointModel:
         """The format of each layer's input (the model input, then the previous layer's output)."""
         return [self.input_format] + [layer.output_format for layer in self.layers[:-1]]
 
-    def with_score(self, kind: str, **score_options: Any) -> "FixedPointModel":
+    def with_score(self, kind: str, **score_options: Any) -> FixedPointModel:
         """The same encoder with another score kind."""
         from l1ad.fixed.score import make_score
 
@@ -272,13 +277,21 @@ class FixedPointModel:
             "latent": self.latent,
             "has_logvar": self.has_logvar,
             "layers": [
-                {"name": l.name, "n_in": l.n_in, "n_out": l.n_out, "activation": l.activation,
-                 "weight_format": l.weight_format.to_dict(), "bias_format": l.bias_format.to_dict(),
-                 "output_format": l.output_format.to_dict()}
+                {
+                    "name": l.name,
+                    "n_in": l.n_in,
+                    "n_out": l.n_out,
+                    "activation": l.activation,
+                    "weight_format": l.weight_format.to_dict(),
+                    "bias_format": l.bias_format.to_dict(),
+                    "output_format": l.output_format.to_dict(),
+                }
                 for l in self.layers
             ],
             "score": {
-                "kind": s.kind, "latent": s.latent, "latent_format": s.latent_format.to_dict(),
+                "kind": s.kind,
+                "latent": s.latent,
+                "latent_format": s.latent_format.to_dict(),
                 "output_format": s.output_format.to_dict(),
                 "lut_input_format": s.lut_input_format.to_dict() if s.lut_input_format else None,
                 "lut_format": s.lut_format.to_dict() if s.lut_format else None,
@@ -301,7 +314,7 @@ class FixedPointModel:
         return directory
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "FixedPointModel":
+    def load(cls, directory: str | os.PathLike) -> FixedPointModel:
         directory = Path(directory)
         for name in ("model.json", "model.npz"):
             if not (directory / name).is_file():
@@ -311,15 +324,33 @@ class FixedPointModel:
             arrays = {k: npz[k] for k in npz.files}
         ff = FixedFormat.from_dict
         layers = [
-            DenseLayer(name=l["name"], weight=arrays[f"{l['name']}/weight"], weight_format=ff(l["weight_format"]),
-                       bias=arrays[f"{l['name']}/bias"], bias_format=ff(l["bias_format"]),
-                       activation=l["activation"], output_format=ff(l["output_format"]))
+            DenseLayer(
+                name=l["name"],
+                weight=arrays[f"{l['name']}/weight"],
+                weight_format=ff(l["weight_format"]),
+                bias=arrays[f"{l['name']}/bias"],
+                bias_format=ff(l["bias_format"]),
+                activation=l["activation"],
+                output_format=ff(l["output_format"]),
+            )
             for l in d["layers"]
         ]
         s = d["score"]
-        score = ScoreSpec(kind=s["kind"], latent=s["latent"], latent_format=ff(s["latent_format"]),
-                          output_format=ff(s["output_format"]),
-                          lut_input_format=ff(s["lut_input_format"]) if s["lut_input_format"] else None,
-                          lut=arrays.get("score/lut"), lut_format=ff(s["lut_format"]) if s["lut_format"] else None)
-        return cls(name=d["name"], input_format=ff(d["input_format"]), layers=layers, latent=d["latent"],
-                   has_logvar=d["has_logvar"], score=score, metadata=d.get("metadata", {}))
+        score = ScoreSpec(
+            kind=s["kind"],
+            latent=s["latent"],
+            latent_format=ff(s["latent_format"]),
+            output_format=ff(s["output_format"]),
+            lut_input_format=ff(s["lut_input_format"]) if s["lut_input_format"] else None,
+            lut=arrays.get("score/lut"),
+            lut_format=ff(s["lut_format"]) if s["lut_format"] else None,
+        )
+        return cls(
+            name=d["name"],
+            input_format=ff(d["input_format"]),
+            layers=layers,
+            latent=d["latent"],
+            has_logvar=d["has_logvar"],
+            score=score,
+            metadata=d.get("metadata", {}),
+        )

@@ -54,8 +54,14 @@ def build_table(kind: str, index_format: FixedFormat, lut_width: int) -> tuple[n
     raise ValueError(f"score {kind}: table values up to {peak:g} do not fit {lut_width} bits")
 
 
-def make_score(kind: str, latent: int, latent_format: FixedFormat, lut_index_bits: int = 10,
-               lut_width: int = 18, lut_logvar_integer: int = 4) -> ScoreSpec:
+def make_score(
+    kind: str,
+    latent: int,
+    latent_format: FixedFormat,
+    lut_index_bits: int = 10,
+    lut_width: int = 18,
+    lut_logvar_integer: int = 4,
+) -> ScoreSpec:
     """Build the score specification (tables and an exact output format) for latent codes in ``latent_format``.
 
     kl and rz look logvar up in a table of ``2**lut_index_bits`` entries of ``lut_width`` bits; logvar is
@@ -81,8 +87,15 @@ def make_score(kind: str, latent: int, latent_format: FixedFormat, lut_index_bit
         out = FixedFormat.for_range(mu2_max * t_max, 2 * f_mu + f_t, signed=False, **out_modes)
     else:
         raise ValueError(f"unknown score kind {kind!r} (expected kl, rz or mu2)")
-    return ScoreSpec(kind=kind, latent=latent, latent_format=latent_format, output_format=out,
-                     lut_input_format=index_format, lut=table, lut_format=table_format)
+    return ScoreSpec(
+        kind=kind,
+        latent=latent,
+        latent_format=latent_format,
+        output_format=out,
+        lut_input_format=index_format,
+        lut=table,
+        lut_format=table_format,
+    )
 
 
 def lut_index(spec: ScoreSpec, logvar_codes: np.ndarray) -> np.ndarray:

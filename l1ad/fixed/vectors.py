@@ -15,9 +15,16 @@ def corner_codes(model: FixedPointModel) -> np.ndarray:
     """Zeros, all max, all min, alternating extremes, +-1, every third input at max, one-hot extremes."""
     fmt, n = model.input_format, model.n_inputs
     idx = np.arange(n)
-    rows = [np.zeros(n), np.full(n, fmt.max_code), np.full(n, fmt.min_code),
-            np.where(idx % 2 == 0, fmt.max_code, fmt.min_code), np.where(idx % 2 == 0, fmt.min_code, fmt.max_code),
-            np.ones(n), -np.ones(n) if fmt.signed else np.zeros(n), np.where(idx % 3 == 0, fmt.max_code, 0)]
+    rows = [
+        np.zeros(n),
+        np.full(n, fmt.max_code),
+        np.full(n, fmt.min_code),
+        np.where(idx % 2 == 0, fmt.max_code, fmt.min_code),
+        np.where(idx % 2 == 0, fmt.min_code, fmt.max_code),
+        np.ones(n),
+        -np.ones(n) if fmt.signed else np.zeros(n),
+        np.where(idx % 3 == 0, fmt.max_code, 0),
+    ]
     for j in range(n):
         for value in (fmt.max_code, fmt.min_code):
             row = np.zeros(n)

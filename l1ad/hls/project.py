@@ -86,8 +86,12 @@ def layer_precisions(encoder: Any, fixed: FixedPointModel) -> dict[str, dict[str
                 raise ExtractionError(f"layer {layer.name} is not in the fixed-point model {fixed.name}")
             dense = by_name[layer.name]
             acc = dense.accumulator_format(inputs[layer.name])
-            out[layer.name] = {"weight": _precision(dense.weight_format), "bias": _precision(dense.bias_format),
-                               "accum": _precision(acc), "result": _precision(acc)}
+            out[layer.name] = {
+                "weight": _precision(dense.weight_format),
+                "bias": _precision(dense.bias_format),
+                "accum": _precision(acc),
+                "result": _precision(acc),
+            }
             # hls4ml splits QDense's (linear) activation into a '<name>_linear' layer: keep it exact too
             out[f"{layer.name}_linear"] = {"result": _precision(acc)}
             pending = dense.output_format
@@ -100,8 +104,9 @@ def hls_config(encoder_with_score: Any, encoder: Any, fixed: FixedPointModel, se
     """The hls4ml configuration (granularity 'name') with every precision set from ``fixed``."""
     import hls4ml
 
-    config = hls4ml.utils.config_from_keras_model(encoder_with_score, granularity="name", backend=settings.backend,
-                                                  default_reuse_factor=settings.reuse_factor)
+    config = hls4ml.utils.config_from_keras_model(
+        encoder_with_score, granularity="name", backend=settings.backend, default_reuse_factor=settings.reuse_factor
+    )
     config["Model"]["Strategy"] = settings.strategy
     config["Model"]["ReuseFactor"] = settings.reuse_factor
     for name, precision in layer_precisions(encoder, fixed).items():
@@ -115,8 +120,9 @@ def hls_config(encoder_with_score: Any, encoder: Any, fixed: FixedPointModel, se
 class HLSProject:
     """One hls4ml project (encoder + score) with C-simulation on integer codes."""
 
-    def __init__(self, hls_model: Any, fixed: FixedPointModel, output_dir: Path, settings: HLSSettings,
-                 with_score: bool) -> None:
+    def __init__(
+        self, hls_model: Any, fixed: FixedPointModel, output_dir: Path, settings: HLSSettings, with_score: bool
+    ) -> None:
         self.hls_model = hls_model
         self.fixed = fixed
         self.output_dir = output_dir
@@ -133,8 +139,9 @@ class HLSProject:
     def _input_floats(self, input_codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(input_codes)
         if codes.dtype.kind not in "iu" or codes.ndim != 2 or codes.shape[1] != self.fixed.n_inputs:
-            raise ValueError(f"input codes must be integers of shape (N, {self.fixed.n_inputs}), "
-                             f"got {codes.dtype} {codes.shape}")
+            raise ValueError(
+                f"input codes must be integers of shape (N, {self.fixed.n_inputs}), got {codes.dtype} {codes.shape}"
+            )
         fmt = self.fixed.input_format
         if codes.size and (codes.min() < fmt.min_code or codes.max() > fmt.max_code):
             raise ValueError(f"input codes outside {fmt.ap_type()}")
@@ -159,8 +166,10 @@ class HLSProject:
         self._compiled = True
         enc = np.asarray(trace[encoder_node.name], dtype=np.float64).reshape(len(x), -1)
         score = np.asarray(y, dtype=np.float64).reshape(-1)
-        return CSimOutputs(encoder=to_codes(enc, self.fixed.latent_format, "C-sim encoder output"),
-                           score=to_codes(score, self.fixed.score.output_format, "C-sim score"))
+        return CSimOutputs(
+            encoder=to_codes(enc, self.fixed.latent_format, "C-sim encoder output"),
+            score=to_codes(score, self.fixed.score.output_format, "C-sim score"),
+        )
 
     def score_input_node(self) -> Any:
         """The hls4ml layer whose output feeds the score (the encoder output)."""
@@ -174,15 +183,18 @@ class HLSProject:
                 return layer
         raise RuntimeError(f"cannot find the layer feeding {score_nodes[0].name}")
 
-    def build(self, csim: bool = False, synth: bool = True, cosim: bool = False, export: bool = False,
-              vsynth: bool = False) -> dict[str, Any]:
+    def build(
+        self, csim: bool = False, synth: bool = True, cosim: bool = False, export: bool = False, vsynth: bool = False
+    ) -> dict[str, Any]:
         """Run HLS synthesis (needs vitis_hls / vivado_hls on PATH) and return the parsed csynth report."""
         from l1ad.hls.report import find_csynth_report, parse_csynth_report
 
         tool = HLS_TOOLS[self.settings.backend]
         if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not on PATH: HLS synthesis needs the {self.settings.backend} HLS tool; "
-                               f"the project in {self.output_dir} can be built elsewhere with build.sh")
+            raise RuntimeError(
+                f"{tool} is not on PATH: HLS synthesis needs the {self.settings.backend} HLS tool; "
+                f"the project in {self.output_dir} can be built elsewhere with build.sh"
+            )
         self.hls_model.build(csim=csim, synth=synth, cosim=cosim, export=export, vsynth=vsynth)
         return parse_csynth_report(find_csynth_report(self.output_dir), part=self.settings.part)
 
@@ -204,9 +216,14 @@ def encoder_with_score(encoder: Any, fixed: FixedPointModel) -> Any:
     return keras.Model(encoder.input, layer(encoder.output), name=f"{encoder.name}_score")
 
 
-def create_project(encoder: Any, fixed: FixedPointModel, output_dir: str | os.PathLike,
-                   settings: HLSSettings = HLSSettings(), with_score: bool = True,
-                   project_name: str = "myproject") -> HLSProject:
+def create_project(
+    encoder: Any,
+    fixed: FixedPointModel,
+    output_dir: str | os.PathLike,
+    settings: HLSSettings = HLSSettings(),
+    with_score: bool = True,
+    project_name: str = "myproject",
+) -> HLSProject:
     """Convert ``encoder`` (+ the score of ``fixed``) to an hls4ml project in ``output_dir`` and write it."""
     output_dir = Path(output_dir)
     model = encoder_with_score(encoder, fixed) if with_score else encoder
@@ -216,9 +233,15 @@ def create_project(encoder: Any, fixed: FixedPointModel, output_dir: str | os.Pa
         score_layer.register()
         config = hls_config(model, encoder, fixed, settings)
         hls_model = hls4ml.converters.convert_from_keras_model(
-            model, hls_config=config, output_dir=str(output_dir), project_name=project_name,
-            io_type=settings.io_type, part=settings.part, clock_period=settings.clock_period,
-            backend=settings.backend)
+            model,
+            hls_config=config,
+            output_dir=str(output_dir),
+            project_name=project_name,
+            io_type=settings.io_type,
+            part=settings.part,
+            clock_period=settings.clock_period,
+            backend=settings.backend,
+        )
         hls_model.write()
     write_build_script(output_dir, settings)
     return HLSProject(hls_model, fixed, output_dir, settings, with_score)
@@ -232,10 +255,11 @@ def write_build_script(output_dir: Path, settings: HLSSettings) -> Path:
         "#!/bin/sh\n"
         f"# HLS synthesis of this hls4ml project ({settings.backend}, part {settings.part}, "
         f"clock {settings.clock_period} ns).\n"
-        "# Usage: ./build.sh [\"csim=0 synth=1 cosim=0 export=1 vsynth=0\"]  (export=1 exports the IP)\n"
+        '# Usage: ./build.sh ["csim=0 synth=1 cosim=0 export=1 vsynth=0"]  (export=1 exports the IP)\n'
         "set -e\n"
         'cd "$(dirname "$0")"\n'
         f'{tool} -f build_prj.tcl "${{1:-csim=0 synth=1 cosim=0 export=0 vsynth=0}}"\n'
-        "echo \"reports: $(ls -d */solution1/syn/report 2>/dev/null)\"\n")
+        'echo "reports: $(ls -d */solution1/syn/report 2>/dev/null)"\n'
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return script

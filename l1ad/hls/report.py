@@ -75,8 +75,11 @@ def parse_csynth_report(path: str | os.PathLike, part: str | None = None) -> dic
     except ET.ParseError as exc:
         raise ReportError(f"{report}: not valid XML ({exc})") from exc
     target = _number(_text(root, "UserAssignments/TargetClockPeriod", report), "TargetClockPeriod", report)
-    estimated = _number(_text(root, "PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod", report),
-                        "EstimatedClockPeriod", report)
+    estimated = _number(
+        _text(root, "PerformanceEstimates/SummaryOfTimingAnalysis/EstimatedClockPeriod", report),
+        "EstimatedClockPeriod",
+        report,
+    )
     lat = "PerformanceEstimates/SummaryOfOverallLatency/"
     best = int(_number(_text(root, lat + "Best-caseLatency", report), "Best-caseLatency", report))
     worst = int(_number(_text(root, lat + "Worst-caseLatency", report), "Worst-caseLatency", report))
@@ -86,9 +89,13 @@ def parse_csynth_report(path: str | os.PathLike, part: str | None = None) -> dic
     available = _resources(root.find("AreaEstimates/AvailableResources"), report, "AvailableResources")
     reported_part = root.findtext("UserAssignments/Part")
     resources = {
-        name: {"used": used[name], "available": available.get(name, 0),
-               "percent": round(100.0 * used[name] / available[name], 3) if available.get(name) else None}
-        for name in RESOURCES if name in used
+        name: {
+            "used": used[name],
+            "available": available.get(name, 0),
+            "percent": round(100.0 * used[name] / available[name], 3) if available.get(name) else None,
+        }
+        for name in RESOURCES
+        if name in used
     }
     return {
         "report": str(report),
@@ -105,10 +112,12 @@ def parse_csynth_report(path: str | os.PathLike, part: str | None = None) -> dic
 def format_report(summary: dict[str, Any]) -> str:
     """A few lines for the terminal."""
     lat, ns, ii = summary["latency_cycles"], summary["latency_ns"], summary["ii_cycles"]
-    lines = [f"part {summary['part']}, clock {summary['clock_period_ns']['target']} ns "
-             f"(estimated {summary['clock_period_ns']['estimated']} ns)",
-             f"latency {lat['best']}-{lat['worst']} cycles ({ns['best']:.1f}-{ns['worst']:.1f} ns), "
-             f"II {ii['min']}-{ii['max']}"]
+    lines = [
+        f"part {summary['part']}, clock {summary['clock_period_ns']['target']} ns "
+        f"(estimated {summary['clock_period_ns']['estimated']} ns)",
+        f"latency {lat['best']}-{lat['worst']} cycles ({ns['best']:.1f}-{ns['worst']:.1f} ns), "
+        f"II {ii['min']}-{ii['max']}",
+    ]
     for name, r in summary["resources"].items():
         pct = f"{r['percent']:.2f}%" if r["percent"] is not None else "n/a"
         lines.append(f"{name:>8}: {r['used']:>9} of {r['available']:>9} ({pct})")

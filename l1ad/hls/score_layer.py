@@ -29,8 +29,11 @@ KIND_CODES = {"mu2": "score_mu2", "kl": "score_kl", "rz": "score_rz"}
 def spec_to_config(spec: ScoreSpec, n_in: int) -> dict[str, Any]:
     """JSON-able description of a ScoreSpec (what the Keras layer carries to the hls4ml parser)."""
     return {
-        "kind": spec.kind, "latent": spec.latent, "n_in": n_in,
-        "latent_format": spec.latent_format.to_dict(), "output_format": spec.output_format.to_dict(),
+        "kind": spec.kind,
+        "latent": spec.latent,
+        "n_in": n_in,
+        "latent_format": spec.latent_format.to_dict(),
+        "output_format": spec.output_format.to_dict(),
         "lut_input_format": spec.lut_input_format.to_dict() if spec.lut_input_format else None,
         "lut_format": spec.lut_format.to_dict() if spec.lut_format else None,
         "lut": [int(v) for v in spec.lut] if spec.lut is not None else None,
@@ -55,7 +58,7 @@ def _keras_layer_class() -> type:
             if self.score["kind"] == "mu2":
                 value = tf.reduce_sum(mu * mu, axis=1, keepdims=True)
             else:
-                lv = inputs[:, latent:2 * latent]
+                lv = inputs[:, latent : 2 * latent]
                 if self.score["kind"] == "kl":
                     value = 0.5 * tf.reduce_sum(mu * mu + tf.exp(lv) - 1.0 - lv, axis=1, keepdims=True)
                 else:
@@ -139,8 +142,12 @@ def register() -> None:
         def initialize(self) -> None:
             out = FixedFormat.from_dict(self.get_attr("score")["output_format"])
             precision = hls4ml.model.types.FixedPrecisionType(
-                width=out.width, integer=out.integer, signed=out.signed,
-                rounding_mode=hls4ml.model.types.RoundingMode.TRN, saturation_mode=hls4ml.model.types.SaturationMode.WRAP)
+                width=out.width,
+                integer=out.integer,
+                signed=out.signed,
+                rounding_mode=hls4ml.model.types.RoundingMode.TRN,
+                saturation_mode=hls4ml.model.types.SaturationMode.WRAP,
+            )
             self.add_output_variable([1], precision=precision)
 
     class ScoreConfigTemplate(LayerConfigTemplate):
@@ -157,8 +164,7 @@ def register() -> None:
 
         def format(self, node: Any) -> str:
             inp, out = node.get_input_variable(), node.get_output_variable()
-            return (f"nnet::anomaly_score<{inp.type.name}, {out.type.name}, config{node.index}>"
-                    f"({inp.name}, {out.name});")
+            return f"nnet::anomaly_score<{inp.type.name}, {out.type.name}, config{node.index}>({inp.name}, {out.name});"
 
     def parse_score_layer(keras_layer: dict, input_names: list, input_shapes: list, data_reader: Any) -> tuple:
         layer = parse_default_keras_layer(keras_layer, input_names)
@@ -172,4 +178,3 @@ def register() -> None:
         backend.register_template(ScoreConfigTemplate)
         backend.register_template(ScoreFunctionTemplate)
         backend.register_source(HEADER)
-

@@ -50,8 +50,16 @@ def _float_block(x: Any, cfg: ModelConfig, name: str) -> Any:
     return keras.layers.ReLU(name=f"{name}_act")(x)
 
 
-def _dense(units: int, cfg: ModelConfig, quantized: bool, name: str, q: dict | None, x: Any, act: bool,
-           kernel_key: str = "kernel") -> Any:
+def _dense(
+    units: int,
+    cfg: ModelConfig,
+    quantized: bool,
+    name: str,
+    q: dict | None,
+    x: Any,
+    act: bool,
+    kernel_key: str = "kernel",
+) -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
         x = qk.QDense(units, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"], name=name)(x)
@@ -60,12 +68,23 @@ def _dense(units: int, cfg: ModelConfig, quantized: bool, name: str, q: dict | N
     return _float_block(x, cfg, name) if act else x
 
 
-def _conv(filters: int, kernel: tuple[int, int], padding: str, cfg: ModelConfig, quantized: bool, name: str,
-          q: dict | None, x: Any, act: bool = True, kernel_key: str = "kernel") -> Any:
+def _conv(
+    filters: int,
+    kernel: tuple[int, int],
+    padding: str,
+    cfg: ModelConfig,
+    quantized: bool,
+    name: str,
+    q: dict | None,
+    x: Any,
+    act: bool = True,
+    kernel_key: str = "kernel",
+) -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
-        x = qk.QConv2D(filters, kernel, padding=padding, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"],
-                       name=name)(x)
+        x = qk.QConv2D(
+            filters, kernel, padding=padding, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"], name=name
+        )(x)
         return qk.QActivation(q["relu"], name=f"{name}_relu")(x) if act else x
     x = keras.layers.Conv2D(filters, kernel, padding=padding, name=name)(x)
     return _float_block(x, cfg, name) if act else x
@@ -85,8 +104,9 @@ def build_encoder(cfg: ModelConfig, quantized: bool) -> Any:
         x = keras.layers.Flatten(name="enc_flatten")(x)
     else:
         for i, width in enumerate(cfg.hidden):
-            x = _dense(width, cfg, quantized, f"enc_dense{i}", q, x, act=True,
-                       kernel_key="kernel" if i else "first_kernel")
+            x = _dense(
+                width, cfg, quantized, f"enc_dense{i}", q, x, act=True, kernel_key="kernel" if i else "first_kernel"
+            )
     x = _dense(head_units(cfg), cfg, quantized, "enc_head", q, x, act=False)
     if quantized:
         x = qk.QActivation(q["output"], name="enc_head_quant")(x)
@@ -147,18 +167,33 @@ def build_quantized_encoder(
     """
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     init = keras.initializers.GlorotUniform(seed=seed)
-    limit = 2.0 ** bias_integer / 2
-    bias_init = keras.initializers.RandomUniform(-limit, limit, seed=None if seed is None else seed + 1) \
-        if random_biases else "zeros"
+    limit = 2.0**bias_integer / 2
+    bias_init = (
+        keras.initializers.RandomUniform(-limit, limit, seed=None if seed is None else seed + 1)
+        if random_biases
+        else "zeros"
+    )
     kq = qk.quantized_bits(weight_bits, weight_integer, alpha=1)
     bq = qk.quantized_bits(bias_bits, bias_integer, alpha=1)
     inp = keras.Input((n_inputs,), name="inputs")
     x = qk.QActivation(qk.quantized_bits(input_bits, input_integer - 1, alpha=1), name="input_quant")(inp)
     for i, width in enumerate(hidden):
-        x = qk.QDense(width, kernel_quantizer=kq, bias_quantizer=bq, kernel_initializer=init,
-                      bias_initializer=bias_init, name=f"enc_dense{i}")(x)
+        x = qk.QDense(
+            width,
+            kernel_quantizer=kq,
+            bias_quantizer=bq,
+            kernel_initializer=init,
+            bias_initializer=bias_init,
+            name=f"enc_dense{i}",
+        )(x)
         x = qk.QActivation(qk.quantized_relu(act_bits, act_integer), name=f"enc_dense{i}_relu")(x)
-    x = qk.QDense(2 * latent if variational else latent, kernel_quantizer=kq, bias_quantizer=bq,
-                  kernel_initializer=init, bias_initializer=bias_init, name="enc_head")(x)
+    x = qk.QDense(
+        2 * latent if variational else latent,
+        kernel_quantizer=kq,
+        bias_quantizer=bq,
+        kernel_initializer=init,
+        bias_initializer=bias_init,
+        name="enc_head",
+    )(x)
     x = qk.QActivation(qk.quantized_bits(output_bits, output_integer, alpha=1), name="enc_head_quant")(x)
     return keras.Model(inp, x, name="encoder")

@@ -35,11 +35,11 @@ class ModelConfig:
     """
 
     model: str = "dnn-vae"
-    hidden: tuple[int, ...] = (32, 16)        # DNN encoder widths (decoder mirrors them)
+    hidden: tuple[int, ...] = (32, 16)  # DNN encoder widths (decoder mirrors them)
     conv_filters: tuple[int, ...] = (16, 32)  # CNN encoder filters (Conv -> pool -> Conv -> flatten)
     latent: int = 3
-    activation: str = "relu"                  # float model hidden activation: relu | leaky_relu
-    batchnorm: bool = True                    # float model only; the quantized model has no BN (contract)
+    activation: str = "relu"  # float model hidden activation: relu | leaky_relu
+    batchnorm: bool = True  # float model only; the quantized model has no BN (contract)
     # quantization
     input_bits: int = 10
     input_integer: int = 3
@@ -53,13 +53,13 @@ class ModelConfig:
     act_integer: int = 2
     output_bits: int = 10
     output_integer: int = 3
-    quantization: str = "qat"                 # qat: train quantized model | ptq: quantize the float weights
-    prune: float = 0.75                       # target sparsity of magnitude pruning (0 = off)
-    qat_from_float: bool = True               # QAT starts from the trained float model (BN folded)
-    distill: float = 100.0                    # QAT loss += distill x |quantized - float output|^2 (not PTQ)
-    distill_tail: float = 1.0                 # distillation event weights ~ exp(distill_tail x float score)
+    quantization: str = "qat"  # qat: train quantized model | ptq: quantize the float weights
+    prune: float = 0.75  # target sparsity of magnitude pruning (0 = off)
+    qat_from_float: bool = True  # QAT starts from the trained float model (BN folded)
+    distill: float = 100.0  # QAT loss += distill x |quantized - float output|^2 (not PTQ)
+    distill_tail: float = 1.0  # distillation event weights ~ exp(distill_tail x float score)
     # training
-    beta: float = 0.1                         # VAE loss = (1 - beta) * masked SSE + beta * KL
+    beta: float = 0.1  # VAE loss = (1 - beta) * masked SSE + beta * KL
     epochs: int = 60
     batch_size: int = 1024
     learning_rate: float = 1e-3
@@ -90,13 +90,17 @@ class ModelConfig:
         if not 0.0 <= self.distill_tail <= 100.0:
             raise ValueError(f"distill_tail must be in [0, 100], got {self.distill_tail}")
         if self.distill > 0 and self.quantization == "qat" and not self.train_float:
-            raise ValueError("distill > 0 needs the trained float encoder as teacher: set train_float true or distill 0")
+            raise ValueError(
+                "distill > 0 needs the trained float encoder as teacher: set train_float true or distill 0"
+            )
         if not 0.0 <= self.prune < 1.0:
             raise ValueError(f"prune (target sparsity) must be in [0, 1), got {self.prune}")
         for name in ("weight_bits", "first_layer_weight_bits", "bias_bits", "act_bits", "output_bits", "input_bits"):
             if getattr(self, name) is not None and not 2 <= getattr(self, name) <= 32:
                 raise ValueError(f"{name} must be in [2, 32], got {getattr(self, name)}")
-        if not (0 < self.val_fraction < 1 and 0 <= self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1):
+        if not (
+            0 < self.val_fraction < 1 and 0 <= self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1
+        ):
             raise ValueError("val_fraction and test_fraction must be fractions summing to less than 1")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
             raise ValueError("epochs and batch_size must be >= 1, patience >= 0")
@@ -115,19 +119,19 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown model config keys: {unknown} (known: {sorted(known)})")
         return cls(**d)
 
-    def updated(self, **changes: Any) -> "ModelConfig":
+    def updated(self, **changes: Any) -> ModelConfig:
         """A copy with the non-None ``changes`` applied (CLI overrides)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "ModelConfig":
+    def load(cls, path: str | os.PathLike) -> ModelConfig:
         """Read a YAML (or JSON) config file."""
         import yaml
 

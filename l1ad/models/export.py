@@ -49,12 +49,15 @@ def check_encoder_contract(model: Any) -> None:
     if len(model.inputs) != 1 or len(model.outputs) != 1 or len(model.inputs[0].shape) != 2:
         raise EncoderContractError(f"{model.name}: needs one (N, n_in) input and one output")
     if len(layers) < 3 or len(layers) % 2 != 1:
-        raise EncoderContractError(f"{model.name}: wrong number of layers ({len(layers)}): "
-                                   + ", ".join(type(layer).__name__ for layer in layers))
+        raise EncoderContractError(
+            f"{model.name}: wrong number of layers ({len(layers)}): "
+            + ", ".join(type(layer).__name__ for layer in layers)
+        )
     first, dense_act = layers[0], layers[1:]
     if not isinstance(first, qk.QActivation):
-        raise EncoderContractError(f"{first.name}: first layer must be QActivation(quantized_bits), got "
-                                   f"{type(first).__name__}")
+        raise EncoderContractError(
+            f"{first.name}: first layer must be QActivation(quantized_bits), got {type(first).__name__}"
+        )
     _check_bits(first.quantizer, f"{first.name} (input quantizer)")
     pairs = list(zip(dense_act[0::2], dense_act[1::2]))
     for n, (dense, act) in enumerate(pairs):
@@ -62,8 +65,10 @@ def check_encoder_contract(model: Any) -> None:
         if type(dense) is not qk.QDense:
             raise EncoderContractError(f"{dense.name}: expected QDense, got {type(dense).__name__}")
         if dense.activation.__name__ != "linear":
-            raise EncoderContractError(f"{dense.name}: QDense must have a linear activation "
-                                       f"(got {dense.activation.__name__}); use a separate QActivation")
+            raise EncoderContractError(
+                f"{dense.name}: QDense must have a linear activation "
+                f"(got {dense.activation.__name__}); use a separate QActivation"
+            )
         _check_bits(dense.kernel_quantizer_internal, f"{dense.name} kernel")
         if dense.use_bias:
             _check_bits(dense.bias_quantizer_internal, f"{dense.name} bias")
@@ -78,8 +83,9 @@ def check_encoder_contract(model: Any) -> None:
             nodes = entry.get("inbound_nodes") or []
             sources = [inbound[0] for node in nodes for inbound in node]
             if sources != [previous]:
-                raise EncoderContractError(f"{entry['name']}: layers do not form a single chain "
-                                           f"(inputs {sources}, expected [{previous!r}])")
+                raise EncoderContractError(
+                    f"{entry['name']}: layers do not form a single chain (inputs {sources}, expected [{previous!r}])"
+                )
             previous = entry["name"]
 
 

@@ -28,11 +28,15 @@ def wrap(encoder: Any, decoder: Any, sparsity: float, cfg: ModelConfig, n_train:
     tfmot = _tfmot()
     steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
     end_step = steps_per_epoch * max(1, cfg.epochs // 2)
-    schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, sparsity, begin_step=0, end_step=end_step,
-                                                    frequency=max(1, steps_per_epoch // 2))
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        0.0, sparsity, begin_step=0, end_step=end_step, frequency=max(1, steps_per_epoch // 2)
+    )
     prune = tfmot.sparsity.keras.prune_low_magnitude
-    return (prune(encoder, pruning_schedule=schedule), prune(decoder, pruning_schedule=schedule),
-            [tfmot.sparsity.keras.UpdatePruningStep()])
+    return (
+        prune(encoder, pruning_schedule=schedule),
+        prune(decoder, pruning_schedule=schedule),
+        [tfmot.sparsity.keras.UpdatePruningStep()],
+    )
 
 
 def strip(encoder: Any, decoder: Any) -> tuple[Any, Any]:

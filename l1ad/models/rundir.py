@@ -33,11 +33,21 @@ import numpy as np
 
 from l1ad import keras_compat
 from l1ad.data.preprocess import InputFormat, slot_mask
-from l1ad.models import export, scores as score_fns
+from l1ad.models import export
+from l1ad.models import scores as score_fns
 from l1ad.models.config import ModelConfig
 
-PACKAGES = ("l1ad", "numpy", "tensorflow", "tf_keras", "qkeras", "h5py", "hls4ml", "da4ml",
-            "tensorflow_model_optimization")
+PACKAGES = (
+    "l1ad",
+    "numpy",
+    "tensorflow",
+    "tf_keras",
+    "qkeras",
+    "h5py",
+    "hls4ml",
+    "da4ml",
+    "tensorflow_model_optimization",
+)
 
 
 #: Settings added to ModelConfig after run directories were first written, with the value that reproduces how a
@@ -81,8 +91,9 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 8192) -> Any:
     return [np.asarray(o, np.float64) for o in out] if isinstance(out, list) else np.asarray(out, np.float64)
 
 
-def model_scores(enc_out: np.ndarray, recon: np.ndarray | None, target: np.ndarray, mask: np.ndarray,
-                 cfg: ModelConfig) -> dict[str, np.ndarray]:
+def model_scores(
+    enc_out: np.ndarray, recon: np.ndarray | None, target: np.ndarray, mask: np.ndarray, cfg: ModelConfig
+) -> dict[str, np.ndarray]:
     """Encoder scores (kl, kl_mean, rz, mu2 | mu2) and, given a reconstruction, mse."""
     out = score_fns.encoder_scores(enc_out, cfg.latent, cfg.variational)
     if recon is not None:
@@ -151,14 +162,22 @@ def write_run(
         _save_h5(trained.decoder, tmp / "decoder.h5")
         _save_h5(full_model(encoder, trained.decoder, cfg, "quantized_model"), tmp / "model.h5")
         if trained.float_encoder is not None:
-            _save_h5(full_model(trained.float_encoder, trained.float_decoder, cfg, "float_model"),
-                     tmp / "float_model.h5")
+            _save_h5(
+                full_model(trained.float_encoder, trained.float_decoder, cfg, "float_model"), tmp / "float_model.h5"
+            )
         _json(tmp / "history.json", trained.history)
-        _json(tmp / "metadata.json", {
-            "data_files": {name: {"path": str(Path(p).resolve()), "sha256": sha256(p)} for name, p in data_files.items()},
-            "split_sizes": split_sizes or {}, "seed": cfg.seed, "versions": package_versions(),
-            "timings": trained.timings,
-        })
+        _json(
+            tmp / "metadata.json",
+            {
+                "data_files": {
+                    name: {"path": str(Path(p).resolve()), "sha256": sha256(p)} for name, p in data_files.items()
+                },
+                "split_sizes": split_sizes or {},
+                "seed": cfg.seed,
+                "versions": package_versions(),
+                "timings": trained.timings,
+            },
+        )
         for sample, arrays in scores.items():
             np.savez(tmp / "scores" / f"{sample}.npz", **arrays)
         if out_dir.exists():

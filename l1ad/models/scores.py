@@ -30,13 +30,17 @@ def _2d(a: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def split_encoder_output(enc_out: np.ndarray, latent: int, variational: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def split_encoder_output(
+    enc_out: np.ndarray, latent: int, variational: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(N, 2*latent) [mu | logvar] -> (mu, logvar); an AE's (N, latent) -> (latent vector, None)."""
     out = _2d(enc_out, "encoder output")
     want = 2 * latent if variational else latent
     if out.shape[1] != want:
-        raise ValueError(f"encoder output has {out.shape[1]} columns, expected {want} (latent={latent}, "
-                         f"{'VAE' if variational else 'AE'})")
+        raise ValueError(
+            f"encoder output has {out.shape[1]} columns, expected {want} (latent={latent}, "
+            f"{'VAE' if variational else 'AE'})"
+        )
     return (out[:, :latent], out[:, latent:]) if variational else (out, None)
 
 

@@ -48,8 +48,18 @@ def _trainer_class() -> type:
     class AutoencoderTrainer(keras.Model):
         """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask]."""
 
-        def __init__(self, encoder: Any, decoder: Any, latent: int, variational: bool, beta: float,
-                     teacher: Any = None, distill: float = 0.0, distill_tail: float = 0.0, **kw: Any):
+        def __init__(
+            self,
+            encoder: Any,
+            decoder: Any,
+            latent: int,
+            variational: bool,
+            beta: float,
+            teacher: Any = None,
+            distill: float = 0.0,
+            distill_tail: float = 0.0,
+            **kw: Any,
+        ):
             super().__init__(**kw)
             self.encoder, self.decoder = encoder, decoder
             self.latent, self.variational, self.beta = latent, variational, float(beta)
@@ -65,7 +75,7 @@ def _trainer_class() -> type:
             enc = self.encoder(x, training=training)
             mu = enc[:, : self.latent]
             if self.variational:
-                logvar = enc[:, self.latent:]
+                logvar = enc[:, self.latent :]
                 z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu)) if training else mu
                 kl = losses.kl_divergence(mu, logvar)
             else:
@@ -121,7 +131,9 @@ class _TqdmEpochs:
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
                 logs = logs or {}
-                self.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss", "val_mse", "val_kl")})
+                self.bar.set_postfix(
+                    {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss", "val_mse", "val_kl")}
+                )
                 self.bar.update(1)
 
             def on_train_end(self, logs: dict | None = None) -> None:
@@ -169,11 +181,20 @@ def fit_pair(
     if teacher is not None:
         teacher.trainable = False  # its weights stay out of the optimizer
     try:
-        trainer = _trainer_class()(encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill,
-                                   cfg.distill_tail)
+        trainer = _trainer_class()(
+            encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill, cfg.distill_tail
+        )
         trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
-        hist = trainer.fit(train[0], train[1], validation_data=val, epochs=cfg.epochs, batch_size=cfg.batch_size,
-                           shuffle=True, callbacks=callbacks, verbose=0)
+        hist = trainer.fit(
+            train[0],
+            train[1],
+            validation_data=val,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            shuffle=True,
+            callbacks=callbacks,
+            verbose=0,
+        )
     finally:
         if teacher is not None:
             teacher.trainable = True
@@ -218,7 +239,7 @@ class TrainedModels:
 
     config: ModelConfig
     input_format: InputFormat
-    encoder: Any                      # quantized encoder (QKeras)
+    encoder: Any  # quantized encoder (QKeras)
     decoder: Any
     float_encoder: Any | None
     float_decoder: Any | None
@@ -234,8 +255,9 @@ def make_xy(fmt: InputFormat, particles: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress: bool = True) -> TrainedModels:
     """Fit the input format on ``train`` events, then train the float and the quantized model."""
-    fmt = InputFormat.fit(adc2021.to_flat(train), width=cfg.input_bits, integer=cfg.input_integer,
-                          quantile=cfg.input_quantile)
+    fmt = InputFormat.fit(
+        adc2021.to_flat(train), width=cfg.input_bits, integer=cfg.input_integer, quantile=cfg.input_quantile
+    )
     xy_train, xy_val = make_xy(fmt, train), make_xy(fmt, val)
     history: dict[str, dict[str, list[float]]] = {}
     timings: dict[str, float] = {}
@@ -244,8 +266,14 @@ def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress:
     if cfg.train_float or cfg.quantization == "ptq":
         t0 = time.perf_counter()
         float_enc, float_dec, history["float"] = fit_pair(
-            float_cfg, builders.build_encoder(float_cfg, False), builders.build_decoder(float_cfg, False),
-            xy_train, xy_val, f"float {cfg.model}", progress)
+            float_cfg,
+            builders.build_encoder(float_cfg, False),
+            builders.build_decoder(float_cfg, False),
+            xy_train,
+            xy_val,
+            f"float {cfg.model}",
+            progress,
+        )
         timings["train_float_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     q_enc, q_dec = builders.build_encoder(cfg, True), builders.build_decoder(cfg, True)
@@ -253,15 +281,17 @@ def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress:
         copy_weights(float_enc, q_enc)
         copy_weights(float_dec, q_dec)
         if cfg.prune > 0:
-            q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
-                                                          f"prune {cfg.model}", progress, prune=cfg.prune)
+            q_enc, q_dec, history["quantized"] = fit_pair(
+                cfg, q_enc, q_dec, xy_train, xy_val, f"prune {cfg.model}", progress, prune=cfg.prune
+            )
     else:
         if float_enc is not None and cfg.qat_from_float:  # fine-tune the trained float model, BN folded
             copy_weights(float_enc, q_enc)
             copy_weights(float_dec, q_dec)
         teacher = float_enc if cfg.distill > 0 else None
-        q_enc, q_dec, history["quantized"] = fit_pair(cfg, q_enc, q_dec, xy_train, xy_val,
-                                                      f"QAT {cfg.model}", progress, prune=cfg.prune, teacher=teacher)
+        q_enc, q_dec, history["quantized"] = fit_pair(
+            cfg, q_enc, q_dec, xy_train, xy_val, f"QAT {cfg.model}", progress, prune=cfg.prune, teacher=teacher
+        )
     timings["train_quantized_s"] = time.perf_counter() - t0
     return TrainedModels(cfg, fmt, q_enc, q_dec, float_enc, float_dec, history, timings)
 
@@ -270,7 +300,7 @@ def split_indices(n: int, cfg: ModelConfig) -> dict[str, np.ndarray]:
     """Seeded random split of ``n`` events into train / val / test index arrays (sorted)."""
     perm = np.random.default_rng(cfg.seed).permutation(n)
     n_val, n_test = int(round(n * cfg.val_fraction)), int(round(n * cfg.test_fraction))
-    parts = {"val": perm[:n_val], "test": perm[n_val:n_val + n_test], "train": perm[n_val + n_test:]}
+    parts = {"val": perm[:n_val], "test": perm[n_val : n_val + n_test], "train": perm[n_val + n_test :]}
     if len(parts["train"]) < 2 or len(parts["val"]) < 1:
         raise ValueError(f"too few events ({n}) for a train/validation split")
     return {k: np.sort(v) for k, v in parts.items()}
@@ -315,5 +345,11 @@ def train_run(
     trained.timings["scoring_s"] = time.perf_counter() - t1
     trained.timings["total_s"] = time.perf_counter() - t0
     data_files = {"background": data_path, **{adc2021.sample_name(s): s for s in signals}}
-    return rundir.write_run(out_dir, trained, scores, data_files,
-                            split_sizes={k: int(len(v)) for k, v in split.items()}, overwrite=overwrite)
+    return rundir.write_run(
+        out_dir,
+        trained,
+        scores,
+        data_files,
+        split_sizes={k: int(len(v)) for k, v in split.items()},
+        overwrite=overwrite,
+    )

@@ -23,7 +23,18 @@ from l1ad.rates.menu import BaselineMenu
 from l1ad.rates.stream import SampleHistograms, dask_histograms, histogram_events, stream_histograms
 
 __all__ = [
-    "DEFAULT_COLLISION_HZ", "DEFAULT_TARGET_RATES_HZ", "BaselineMenu", "IntHistogram", "SampleHistograms",
-    "collision_frequency", "dask_histograms", "emulate", "histogram_events", "parse_rate", "rate_at_threshold",
-    "score_histogram", "stream_histograms", "threshold_for_rate",
+    "DEFAULT_COLLISION_HZ",
+    "DEFAULT_TARGET_RATES_HZ",
+    "BaselineMenu",
+    "IntHistogram",
+    "SampleHistograms",
+    "collision_frequency",
+    "dask_histograms",
+    "emulate",
+    "histogram_events",
+    "parse_rate",
+    "rate_at_threshold",
+    "score_histogram",
+    "stream_histograms",
+    "threshold_for_rate",
 ]

@@ -54,8 +54,10 @@ def parse_rate(text: str | float) -> float:
     else:
         match = _RATE_RE.match(str(text))
         if not match:
-            raise ValueError(f"cannot parse rate {text!r}: expected a number with an optional unit Hz, kHz or MHz "
-                             "(e.g. '1kHz', '500Hz', '0.5 kHz')")
+            raise ValueError(
+                f"cannot parse rate {text!r}: expected a number with an optional unit Hz, kHz or MHz "
+                "(e.g. '1kHz', '500Hz', '0.5 kHz')"
+            )
         value = float(match.group(1)) * _RATE_UNITS[(match.group(2) or "hz").lower()]
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"rate must be a positive finite number of Hz, got {text!r}")
@@ -87,11 +89,14 @@ def check_scores(scores: np.ndarray, n_events: int | None = None, source: str = 
         raise ValueError(f"{source}: scores have dtype {arr.dtype}, expected integer score codes")
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(f"{source}: NaN or inf scores in {int(bad.sum())} event(s), first at event "
-                         f"{int(np.flatnonzero(bad)[0])}")
+        raise ValueError(
+            f"{source}: NaN or inf scores in {int(bad.sum())} event(s), first at event {int(np.flatnonzero(bad)[0])}"
+        )
     if np.any(arr != np.round(arr)) or np.any(np.abs(arr) >= 2.0**62):
-        raise ValueError(f"{source}: scores are not integer codes (fractional values); thresholds are integer "
-                         "score codes, pass the golden model's codes")
+        raise ValueError(
+            f"{source}: scores are not integer codes (fractional values); thresholds are integer "
+            "score codes, pass the golden model's codes"
+        )
     return arr.astype(np.int64)
 
 
@@ -104,8 +109,7 @@ def check_weights(weights: np.ndarray | None, n_events: int, source: str = "weig
         raise ValueError(f"{source}: weights have dtype {w.dtype}, expected numbers")
     w = w.astype(np.float64, copy=False)
     if w.shape != (n_events,):
-        raise ValueError(f"{source}: weights have shape {w.shape}, but there are {n_events} events "
-                         "(weights mismatch)")
+        raise ValueError(f"{source}: weights have shape {w.shape}, but there are {n_events} events (weights mismatch)")
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{source}: weights contain NaN or inf")
     if np.any(w < 0):
@@ -131,8 +135,9 @@ def _check_target(target_hz: float, f_coll_hz: float) -> float:
     if not math.isfinite(target) or target <= 0:
         raise ValueError(f"target rate must be > 0 Hz, got {target_hz}")
     if target >= f_coll_hz:
-        raise ValueError(f"target rate {format_rate(target)} is not below the collision frequency "
-                         f"{format_rate(f_coll_hz)}")
+        raise ValueError(
+            f"target rate {format_rate(target)} is not below the collision frequency {format_rate(f_coll_hz)}"
+        )
     return target
 
 
@@ -165,16 +170,17 @@ class RateAtThreshold:
         return asdict(self)
 
 
-def rate_at_threshold(background: IntHistogram, threshold: int,
-                      f_coll_hz: float = DEFAULT_COLLISION_HZ) -> RateAtThreshold:
+def rate_at_threshold(
+    background: IntHistogram, threshold: int, f_coll_hz: float = DEFAULT_COLLISION_HZ
+) -> RateAtThreshold:
     """Rate (and uncertainty) of events with score > ``threshold``."""
     p, err = fraction_above(background, threshold, "background")
-    return RateAtThreshold(int(threshold), p, err, p * f_coll_hz, err * f_coll_hz,
-                           background.count_above(int(threshold)))
+    return RateAtThreshold(
+        int(threshold), p, err, p * f_coll_hz, err * f_coll_hz, background.count_above(int(threshold))
+    )
 
 
-def threshold_for_rate(background: IntHistogram, target_hz: float,
-                       f_coll_hz: float = DEFAULT_COLLISION_HZ) -> int:
+def threshold_for_rate(background: IntHistogram, target_hz: float, f_coll_hz: float = DEFAULT_COLLISION_HZ) -> int:
     """The smallest integer threshold t with rate(t) <= ``target_hz`` (selection: score > t).
 
     The rate only changes where t crosses a score code present in the sample, so t is one of those codes.
@@ -186,8 +192,9 @@ def threshold_for_rate(background: IntHistogram, target_hz: float,
     return int(background.keys[ok[0]])
 
 
-def rate_curve(background: IntHistogram, f_coll_hz: float = DEFAULT_COLLISION_HZ
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rate_curve(
+    background: IntHistogram, f_coll_hz: float = DEFAULT_COLLISION_HZ
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(thresholds, rates, rate uncertainties) at every code present, thresholds ascending."""
     _check_sample(background, "background")
     w, w2 = background.weight_above, background.weight2_above
@@ -219,14 +226,19 @@ class TargetResult:
         return self.rate.threshold
 
     def to_dict(self) -> dict:
-        return {"target_hz": self.target_hz, **self.rate.to_dict(),
-                "signals": {name: {"efficiency": e, "efficiency_err": de}
-                            for name, (e, de) in self.efficiencies.items()}}
+        return {
+            "target_hz": self.target_hz,
+            **self.rate.to_dict(),
+            "signals": {name: {"efficiency": e, "efficiency_err": de} for name, (e, de) in self.efficiencies.items()},
+        }
 
 
-def emulate(background: IntHistogram, signals: Mapping[str, IntHistogram] | None = None,
-            target_rates_hz: Sequence[float] = DEFAULT_TARGET_RATES_HZ,
-            f_coll_hz: float = DEFAULT_COLLISION_HZ) -> list[TargetResult]:
+def emulate(
+    background: IntHistogram,
+    signals: Mapping[str, IntHistogram] | None = None,
+    target_rates_hz: Sequence[float] = DEFAULT_TARGET_RATES_HZ,
+    f_coll_hz: float = DEFAULT_COLLISION_HZ,
+) -> list[TargetResult]:
     """Thresholds for each target rate and every signal's efficiency (with uncertainty) at them."""
     if len(target_rates_hz) == 0:
         raise ValueError("no target rates given")

@@ -29,13 +29,13 @@ _UNIT_DENOMINATOR = 1 << -_UNIT_EXP
 class _ExactSums:
     """Exact sums of non-negative float64 values per integer key, grouped by (key, binary exponent)."""
 
-    key: np.ndarray   # int64, sorted (key, exp) groups
-    exp: np.ndarray   # int64
+    key: np.ndarray  # int64, sorted (key, exp) groups
+    exp: np.ndarray  # int64
     high: np.ndarray  # int64, sum of mantissa >> 26
-    low: np.ndarray   # int64, sum of mantissa & (2**26 - 1)
+    low: np.ndarray  # int64, sum of mantissa & (2**26 - 1)
 
     @staticmethod
-    def _grouped(key: np.ndarray, exp: np.ndarray, high: np.ndarray, low: np.ndarray) -> "_ExactSums":
+    def _grouped(key: np.ndarray, exp: np.ndarray, high: np.ndarray, low: np.ndarray) -> _ExactSums:
         if key.size == 0:
             empty = np.zeros(0, np.int64)
             return _ExactSums(empty, empty, empty, empty)
@@ -45,13 +45,13 @@ class _ExactSums:
         return _ExactSums(key[starts], exp[starts], np.add.reduceat(high, starts), np.add.reduceat(low, starts))
 
     @classmethod
-    def of(cls, key: np.ndarray, values: np.ndarray) -> "_ExactSums":
+    def of(cls, key: np.ndarray, values: np.ndarray) -> _ExactSums:
         mantissa, exp = np.frexp(values)
         m = np.ldexp(mantissa, _MANTISSA_BITS).astype(np.int64)  # exact: 53-bit integer
         return cls._grouped(key.astype(np.int64), exp.astype(np.int64), m >> _SPLIT_BITS, m & _LOW_MASK)
 
     @classmethod
-    def merge_all(cls, parts: "list[_ExactSums]") -> "_ExactSums":
+    def merge_all(cls, parts: list[_ExactSums]) -> _ExactSums:
         return cls._grouped(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("key", "exp", "high", "low")))
 
     def floats(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -70,8 +70,9 @@ class _ExactSums:
             running += exact[i]
         return np.array([_to_float(v) for v in exact], dtype=np.float64), above, _to_float(running)
 
-    def _floats_one_exponent(self, keys: np.ndarray, nonzero: np.ndarray, exp: int
-                             ) -> tuple[np.ndarray, np.ndarray, float] | None:
+    def _floats_one_exponent(
+        self, keys: np.ndarray, nonzero: np.ndarray, exp: int
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
         """Vectorized :meth:`floats` when all non-zero groups share one exponent (e.g. unit weights).
 
         Sums are int64 (high, low) pairs H, L < 2**53, so ``float(H) * 2**26 + float(L)`` is one correctly
@@ -88,8 +89,9 @@ class _ExactSums:
             return None  # beyond the exact range of this path: use the big-integer one
 
         def to_float(h: np.ndarray, lo: np.ndarray) -> np.ndarray:
-            return np.ldexp(h.astype(np.float64) * float(1 << _SPLIT_BITS) + lo.astype(np.float64),
-                            exp - _MANTISSA_BITS)
+            return np.ldexp(
+                h.astype(np.float64) * float(1 << _SPLIT_BITS) + lo.astype(np.float64), exp - _MANTISSA_BITS
+            )
 
         total = float(to_float(np.array([high_total]), np.array([low_total]))[0])
         return to_float(high, low), to_float(high_above, low_above), total
@@ -122,7 +124,7 @@ class IntHistogram:
     _w2: _ExactSums = field(repr=False)
 
     @classmethod
-    def of(cls, keys: np.ndarray, weights: np.ndarray | None = None) -> "IntHistogram":
+    def of(cls, keys: np.ndarray, weights: np.ndarray | None = None) -> IntHistogram:
         """Histogram of integer ``keys`` (N,) with non-negative finite ``weights`` (N,) (ones when None).
 
         The caller validates; see :func:`l1ad.rates.emulate.check_scores` / ``check_weights``.
@@ -133,15 +135,15 @@ class IntHistogram:
         return cls(unique, counts.astype(np.int64), _ExactSums.of(keys, w), _ExactSums.of(keys, w * w))
 
     @classmethod
-    def empty(cls) -> "IntHistogram":
+    def empty(cls) -> IntHistogram:
         return cls.of(np.zeros(0, np.int64))
 
-    def merged(self, other: "IntHistogram") -> "IntHistogram":
+    def merged(self, other: IntHistogram) -> IntHistogram:
         """The histogram of the union of both event sets."""
         return IntHistogram.merge_all([self, other])
 
     @classmethod
-    def merge_all(cls, hists: "list[IntHistogram]") -> "IntHistogram":
+    def merge_all(cls, hists: list[IntHistogram]) -> IntHistogram:
         """The histogram of the union of all event sets (one regrouping: cheaper than pairwise merges)."""
         if not hists:
             return cls.empty()
@@ -150,8 +152,9 @@ class IntHistogram:
         unique, inverse = np.unique(keys, return_inverse=True)
         summed = np.zeros(len(unique), np.int64)
         np.add.at(summed, inverse, counts)
-        return IntHistogram(unique, summed, _ExactSums.merge_all([h._w for h in hists]),
-                            _ExactSums.merge_all([h._w2 for h in hists]))
+        return IntHistogram(
+            unique, summed, _ExactSums.merge_all([h._w for h in hists]), _ExactSums.merge_all([h._w2 for h in hists])
+        )
 
     __add__ = merged
 
@@ -161,8 +164,11 @@ class IntHistogram:
         return all(np.array_equal(a, b) for a, b in zip(self._arrays(), other._arrays()))
 
     def _arrays(self) -> list[np.ndarray]:
-        return [self.keys, self.counts, *(getattr(s, f) for s in (self._w, self._w2)
-                                          for f in ("key", "exp", "high", "low"))]
+        return [
+            self.keys,
+            self.counts,
+            *(getattr(s, f) for s in (self._w, self._w2) for f in ("key", "exp", "high", "low")),
+        ]
 
     @property
     def n_events(self) -> int:

@@ -110,15 +110,16 @@ class BaselineMenu:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BaselineMenu":
+    def from_dict(cls, d: dict[str, Any]) -> BaselineMenu:
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"menu: unknown settings {sorted(unknown)}; known: "
-                             f"{[f.name for f in dataclasses.fields(cls)]}")
+            raise ValueError(
+                f"menu: unknown settings {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(cls)]}"
+            )
         return cls(**d)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "BaselineMenu":
+    def load(cls, path: str | os.PathLike) -> BaselineMenu:
         """A menu from a JSON or YAML file of thresholds (missing keys keep their defaults)."""
         path = Path(path)
         try:
@@ -139,8 +140,9 @@ class BaselineMenu:
         return cls.from_dict(d)
 
 
-def menu_rates(menu: BaselineMenu, seeds: IntHistogram, scores: IntHistogram,
-               f_coll_hz: float = DEFAULT_COLLISION_HZ) -> dict[str, dict[str, float]]:
+def menu_rates(
+    menu: BaselineMenu, seeds: IntHistogram, scores: IntHistogram, f_coll_hz: float = DEFAULT_COLLISION_HZ
+) -> dict[str, dict[str, float]]:
     """Rate (and uncertainty) of each seed and of the whole menu ('menu') on a background sample.
 
     ``seeds`` is the sample's seed histogram, ``scores`` its score histogram (for the total weight).
@@ -170,8 +172,9 @@ def pure_fraction(scores: IntHistogram, menu_rejected: IntHistogram, threshold: 
     return weighted_fraction(*menu_rejected.above(int(threshold)), scores.total_weight, scores.total_weight2)
 
 
-def compare_with_menu(threshold: int, scores: IntHistogram, menu_rejected: IntHistogram, seeds: IntHistogram,
-                      scale: float = 1.0) -> dict[str, float]:
+def compare_with_menu(
+    threshold: int, scores: IntHistogram, menu_rejected: IntHistogram, seeds: IntHistogram, scale: float = 1.0
+) -> dict[str, float]:
     """AD trigger vs menu on one sample at one threshold; fractions times ``scale`` (f_coll for rates).
 
     Keys: ``ad`` (AD alone), ``menu``, ``pure`` (AD and not menu), ``menu_or_ad``, and ``*_err``.
@@ -179,5 +182,12 @@ def compare_with_menu(threshold: int, scores: IntHistogram, menu_rejected: IntHi
     ad, ad_err = fraction_above(scores, threshold)
     menu, menu_err = menu_efficiency(seeds, scores)
     pure, pure_err = pure_fraction(scores, menu_rejected, threshold)
-    return {"ad": ad * scale, "ad_err": ad_err * scale, "menu": menu * scale, "menu_err": menu_err * scale,
-            "pure": pure * scale, "pure_err": pure_err * scale, "menu_or_ad": (menu + pure) * scale}
+    return {
+        "ad": ad * scale,
+        "ad_err": ad_err * scale,
+        "menu": menu * scale,
+        "menu_err": menu_err * scale,
+        "pure": pure * scale,
+        "pure_err": pure_err * scale,
+        "menu_or_ad": (menu + pure) * scale,
+    }

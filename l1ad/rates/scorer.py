@@ -42,8 +42,9 @@ def fixed_model_dir(run_dir: str | os.PathLike, score: str | None = None) -> Pat
         if score not in SCORE_KINDS:
             raise ValueError(f"unknown score {score!r} (expected one of {SCORE_KINDS})")
         if not (fixed / score).is_dir():
-            raise FileNotFoundError(f"{fixed / score}: no fixed-point model for score {score!r} "
-                                    f"(run `l1ad convert {run_dir}` first)")
+            raise FileNotFoundError(
+                f"{fixed / score}: no fixed-point model for score {score!r} (run `l1ad convert {run_dir}` first)"
+            )
         return fixed / score
     present = sorted(p.name for p in fixed.glob("*") if (p / "model.json").is_file()) if fixed.is_dir() else []
     if not present:

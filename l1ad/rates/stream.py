@@ -46,11 +46,11 @@ class SampleHistograms:
     def n_events(self) -> int:
         return self.scores.n_events
 
-    def merged(self, other: "SampleHistograms") -> "SampleHistograms":
+    def merged(self, other: SampleHistograms) -> SampleHistograms:
         return SampleHistograms.merge_all([self, other])
 
     @staticmethod
-    def merge_all(parts: "Sequence[SampleHistograms]") -> "SampleHistograms":
+    def merge_all(parts: Sequence[SampleHistograms]) -> SampleHistograms:
         """The histograms of the union of all parts (filled all with or all without a menu)."""
         if len({p.menu_rejected is None for p in parts}) > 1:
             raise ValueError("cannot merge histograms filled with and without a menu")
@@ -64,13 +64,23 @@ class SampleHistograms:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SampleHistograms):
             return NotImplemented
-        return all((a is None and b is None) or (a is not None and b is not None and a == b)
-                   for a, b in ((self.scores, other.scores), (self.menu_rejected, other.menu_rejected),
-                                (self.seeds, other.seeds)))
+        return all(
+            (a is None and b is None) or (a is not None and b is not None and a == b)
+            for a, b in (
+                (self.scores, other.scores),
+                (self.menu_rejected, other.menu_rejected),
+                (self.seeds, other.seeds),
+            )
+        )
 
 
-def histogram_events(particles: np.ndarray, score_fn: ScoreFunction, weights: np.ndarray | None = None,
-                     menu: BaselineMenu | None = None, source: str = "events") -> SampleHistograms:
+def histogram_events(
+    particles: np.ndarray,
+    score_fn: ScoreFunction,
+    weights: np.ndarray | None = None,
+    menu: BaselineMenu | None = None,
+    source: str = "events",
+) -> SampleHistograms:
     """Score one block of events (in memory) and histogram the codes (and menu decisions)."""
     n = len(particles)
     w = check_weights(weights, n, source)
@@ -88,8 +98,7 @@ def _empty(menu: BaselineMenu | None) -> SampleHistograms:
     return SampleHistograms(e) if menu is None else SampleHistograms(e, e, e)
 
 
-def plan_blocks(paths: Sequence[str | os.PathLike], chunk_size: int = DEFAULT_CHUNK_SIZE
-                ) -> list[tuple[str, int, int]]:
+def plan_blocks(paths: Sequence[str | os.PathLike], chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[tuple[str, int, int]]:
     """(file, start, stop) blocks of at most ``chunk_size`` events; an empty file is an error."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -107,14 +116,24 @@ def plan_blocks(paths: Sequence[str | os.PathLike], chunk_size: int = DEFAULT_CH
     return blocks
 
 
-def stream_histograms(paths: Sequence[str | os.PathLike], score_fn: ScoreFunction,
-                      menu: BaselineMenu | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                      progress: bool = True, desc: str | None = None) -> SampleHistograms:
+def stream_histograms(
+    paths: Sequence[str | os.PathLike],
+    score_fn: ScoreFunction,
+    menu: BaselineMenu | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool = True,
+    desc: str | None = None,
+) -> SampleHistograms:
     """Histograms of one sample (one or more files) streamed in chunks in this process."""
     blocks = plan_blocks(paths, chunk_size)
     total, pending = _empty(menu), []
-    with tqdm(total=sum(stop - start for _, start, stop in blocks), unit="ev", unit_scale=True,
-              desc=desc or Path(paths[0]).name, disable=not progress) as bar:
+    with tqdm(
+        total=sum(stop - start for _, start, stop in blocks),
+        unit="ev",
+        unit_scale=True,
+        desc=desc or Path(paths[0]).name,
+        disable=not progress,
+    ) as bar:
         for path in paths:
             start = 0
             for chunk, weights in iter_chunks(path, chunk_size, with_weights=True):
@@ -127,8 +146,9 @@ def stream_histograms(paths: Sequence[str | os.PathLike], score_fn: ScoreFunctio
     return SampleHistograms.merge_all([total, *pending])
 
 
-def _histogram_block(block: tuple[str, int, int], score_fn: ScoreFunction,
-                     menu: BaselineMenu | None) -> SampleHistograms:
+def _histogram_block(
+    block: tuple[str, int, int], score_fn: ScoreFunction, menu: BaselineMenu | None
+) -> SampleHistograms:
     path, start, stop = block
     particles = read_particles(path, start, stop)
     weights = read_weights(path, start, stop)
@@ -139,10 +159,15 @@ def _merge_many(parts) -> SampleHistograms:
     return SampleHistograms.merge_all(list(parts))
 
 
-def dask_histograms(paths: Sequence[str | os.PathLike], score_fn: ScoreFunction,
-                    menu: BaselineMenu | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                    scheduler: str | None = "threads", num_workers: int | None = None,
-                    progress: bool = False) -> SampleHistograms:
+def dask_histograms(
+    paths: Sequence[str | os.PathLike],
+    score_fn: ScoreFunction,
+    menu: BaselineMenu | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    scheduler: str | None = "threads",
+    num_workers: int | None = None,
+    progress: bool = False,
+) -> SampleHistograms:
     """Same result as :func:`stream_histograms`, computed with ``dask.bag`` over (file, event-range) blocks.
 
     ``scheduler``: 'threads', 'processes' or 'synchronous' (local), or None for Dask's default / an active
@@ -154,8 +179,7 @@ def dask_histograms(paths: Sequence[str | os.PathLike], score_fn: ScoreFunction,
     blocks = plan_blocks(paths, chunk_size)
     bag = db.from_sequence(blocks, npartitions=len(blocks))
     # one regrouping per reduction step (tree of width 8), not pairwise merges of growing histograms
-    result = bag.map(_histogram_block, score_fn=score_fn, menu=menu).reduction(_merge_many, _merge_many,
-                                                                               split_every=8)
+    result = bag.map(_histogram_block, score_fn=score_fn, menu=menu).reduction(_merge_many, _merge_many, split_every=8)
     config = {} if num_workers is None else {"num_workers": num_workers}
     with dask.config.set(**config):
         if progress:

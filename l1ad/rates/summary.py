@@ -17,9 +17,14 @@ from l1ad.rates.stream import SampleHistograms
 BACKGROUND = "background"
 
 
-def summarize(background: SampleHistograms, signals: Mapping[str, SampleHistograms],
-              target_rates_hz: Sequence[float], f_coll_hz: float = DEFAULT_COLLISION_HZ,
-              menu: BaselineMenu | None = None, score_lsb: float | None = None) -> dict[str, Any]:
+def summarize(
+    background: SampleHistograms,
+    signals: Mapping[str, SampleHistograms],
+    target_rates_hz: Sequence[float],
+    f_coll_hz: float = DEFAULT_COLLISION_HZ,
+    menu: BaselineMenu | None = None,
+    score_lsb: float | None = None,
+) -> dict[str, Any]:
     """Thresholds (integer codes) for the target rates, rates, signal efficiencies, and (with a menu) pure rates.
 
     ``score_lsb`` (2**-frac of the score format) adds the threshold's real value next to its code.
@@ -32,20 +37,26 @@ def summarize(background: SampleHistograms, signals: Mapping[str, SampleHistogra
         if score_lsb is not None:
             row["threshold_value"] = res.threshold * score_lsb
         if with_menu:
-            cmp = compare_with_menu(res.threshold, background.scores, background.menu_rejected, background.seeds,
-                                    f_coll_hz)
-            row.update(pure_rate_hz=cmp["pure"], pure_rate_err_hz=cmp["pure_err"],
-                       menu_or_ad_rate_hz=cmp["menu_or_ad"])
+            cmp = compare_with_menu(
+                res.threshold, background.scores, background.menu_rejected, background.seeds, f_coll_hz
+            )
+            row.update(pure_rate_hz=cmp["pure"], pure_rate_err_hz=cmp["pure_err"], menu_or_ad_rate_hz=cmp["menu_or_ad"])
             for name, sample in signals.items():
                 s = compare_with_menu(res.threshold, sample.scores, sample.menu_rejected, sample.seeds)
-                row["signals"][name].update(menu_efficiency=s["menu"], menu_or_ad_efficiency=s["menu_or_ad"],
-                                            gain=s["pure"], gain_err=s["pure_err"])
+                row["signals"][name].update(
+                    menu_efficiency=s["menu"],
+                    menu_or_ad_efficiency=s["menu_or_ad"],
+                    gain=s["pure"],
+                    gain_err=s["pure_err"],
+                )
         targets.append(row)
     out: dict[str, Any] = {
         "f_coll_hz": f_coll_hz,
         "selection": "score > threshold (integer score codes)",
-        "samples": {name: {"n_events": h.n_events, "sum_weights": h.scores.total_weight}
-                    for name, h in {BACKGROUND: background, **signals}.items()},
+        "samples": {
+            name: {"n_events": h.n_events, "sum_weights": h.scores.total_weight}
+            for name, h in {BACKGROUND: background, **signals}.items()
+        },
         "targets": targets,
     }
     if with_menu:
@@ -65,22 +76,29 @@ def format_table(summary: Mapping[str, Any]) -> str:
     for t in summary["targets"]:
         value = t.get("threshold_value")
         pure = t.get("pure_rate_hz")
-        cells = [format_rate(t["target_hz"]), str(t["threshold"]), "-" if value is None else f"{value:.6g}",
-                 f"{format_rate(t['rate_hz'])} ± {format_rate(t['rate_err_hz'])}",
-                 "-" if pure is None else format_rate(pure)]
+        cells = [
+            format_rate(t["target_hz"]),
+            str(t["threshold"]),
+            "-" if value is None else f"{value:.6g}",
+            f"{format_rate(t['rate_hz'])} ± {format_rate(t['rate_err_hz'])}",
+            "-" if pure is None else format_rate(pure),
+        ]
         cells += [f"{100 * t['signals'][s]['efficiency']:.3g}%" for s in signals]
         lines.append(cells)
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
     text = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [head, *lines]]
     few = [format_rate(t["target_hz"]) for t in summary["targets"] if t.get("n_events_above", 10) < 10]
     if few:
-        text.append(f"warning: fewer than 10 background events pass at {', '.join(few)}: "
-                    "too few events for these rates, use a larger background sample")
+        text.append(
+            f"warning: fewer than 10 background events pass at {', '.join(few)}: "
+            "too few events for these rates, use a larger background sample"
+        )
     if "menu" in summary:
         m = summary["menu"]["rates"]["menu"]
-        text.append(f"baseline menu: {format_rate(m['rate_hz'])} ± {format_rate(m['rate_err_hz'])}; signal "
-                    "efficiency " + ", ".join(f"{s} {100 * e:.3g}%"
-                                              for s, e in summary["menu"]["signal_efficiency"].items()))
+        text.append(
+            f"baseline menu: {format_rate(m['rate_hz'])} ± {format_rate(m['rate_err_hz'])}; signal "
+            "efficiency " + ", ".join(f"{s} {100 * e:.3g}%" for s, e in summary["menu"]["signal_efficiency"].items())
+        )
     return "\n".join(text)
 
 
@@ -89,8 +107,14 @@ def save_histograms(path: str | os.PathLike, samples: Mapping[str, SampleHistogr
     """Write each sample's score histogram (codes, counts, sum w, sum w^2) to an .npz, atomically."""
     arrays: dict[str, np.ndarray] = {"samples": np.array(list(samples), dtype=str)}
     for i, h in enumerate(samples.values()):
-        arrays.update({f"codes_{i}": h.scores.keys, f"counts_{i}": h.scores.counts,
-                       f"sumw_{i}": h.scores.sum_weights, f"sumw2_{i}": h.scores.sum_weights2})
+        arrays.update(
+            {
+                f"codes_{i}": h.scores.keys,
+                f"counts_{i}": h.scores.counts,
+                f"sumw_{i}": h.scores.sum_weights,
+                f"sumw2_{i}": h.scores.sum_weights2,
+            }
+        )
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
@@ -105,8 +129,8 @@ def load_histograms(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]
     with np.load(path) as z:
         try:
             names = [str(s) for s in z["samples"]]
-            return {name: {k: z[f"{k}_{i}"] for k in ("codes", "counts", "sumw", "sumw2")}
-                    for i, name in enumerate(names)}
+            return {
+                name: {k: z[f"{k}_{i}"] for k in ("codes", "counts", "sumw", "sumw2")} for i, name in enumerate(names)
+            }
         except KeyError as exc:
             raise ValueError(f"{path}: not a rate-histogram file ({exc})") from exc
-

@@ -62,16 +62,24 @@ def render_value(value: Any, key: str = "") -> str:
     if isinstance(value, Mapping):
         if not value:
             return "<i>empty</i>"
-        rows = "".join(f'<tr><td class="k">{_esc(k)}</td><td class="{_status_class(str(k), v)}">'
-                       f"{render_value(v, str(k))}</td></tr>" for k, v in value.items())
+        rows = "".join(
+            f'<tr><td class="k">{_esc(k)}</td><td class="{_status_class(str(k), v)}">'
+            f"{render_value(v, str(k))}</td></tr>"
+            for k, v in value.items()
+        )
         return f"<table>{rows}</table>"
     if isinstance(value, list):
         if value and all(isinstance(v, Mapping) for v in value):
             cols = list(dict.fromkeys(k for v in value for k in v))
             head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
-            body = "".join("<tr>" + "".join(f'<td class="{_status_class(c, v.get(c))}">'
-                                             f'{render_value(v.get(c, ""), c)}</td>' for c in cols) + "</tr>"
-                           for v in value)
+            body = "".join(
+                "<tr>"
+                + "".join(
+                    f'<td class="{_status_class(c, v.get(c))}">{render_value(v.get(c, ""), c)}</td>' for c in cols
+                )
+                + "</tr>"
+                for v in value
+            )
             return f"<table><tr>{head}</tr>{body}</table>"
         if len(value) > 20:
             return _esc(", ".join(map(str, value[:20])) + f", ... ({len(value)} entries)")
@@ -89,8 +97,12 @@ def _rates_section(rates: Mapping[str, Any]) -> str:
     rows = []
     for t in rates.get("targets", []):
         value = t.get("threshold_value")
-        cells = [f"{t['target_hz'] / 1e3:g}", str(t["threshold"]), "-" if value is None else f"{value:.6g}",
-                 f"{t['rate_hz'] / 1e3:.4g} ± {t['rate_err_hz'] / 1e3:.2g}"]
+        cells = [
+            f"{t['target_hz'] / 1e3:g}",
+            str(t["threshold"]),
+            "-" if value is None else f"{value:.6g}",
+            f"{t['rate_hz'] / 1e3:.4g} ± {t['rate_err_hz'] / 1e3:.2g}",
+        ]
         if has_pure:
             cells.append(f"{t['pure_rate_hz'] / 1e3:.4g} ± {t['pure_rate_err_hz'] / 1e3:.2g}")
         for s in signals:
@@ -99,19 +111,32 @@ def _rates_section(rates: Mapping[str, Any]) -> str:
         if has_pure:
             cells += [f"{100 * t['signals'][s].get('gain', float('nan')):.3g}" for s in signals]
         rows.append(cells)
-    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>"
+    table = (
+        "<table><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        + "</table>"
+    )
     f_coll = rates.get("f_coll_hz", 40e6)
     score = rates.get("score", {})
-    parts = [f"<p>Score <b>{_esc(score.get('kind', '?'))}</b> (golden model, integer codes; selection "
-             f"score &gt; threshold), f<sub>coll</sub> = {f_coll / 1e6:.5g} MHz.</p>", table]
+    parts = [
+        f"<p>Score <b>{_esc(score.get('kind', '?'))}</b> (golden model, integer codes; selection "
+        f"score &gt; threshold), f<sub>coll</sub> = {f_coll / 1e6:.5g} MHz.</p>",
+        table,
+    ]
     if "menu" in rates:
         menu = rates["menu"]
-        mrows = "".join(f"<tr><td class='k'>{_esc(n)}</td><td>{r['rate_hz'] / 1e3:.4g} ± {r['rate_err_hz'] / 1e3:.2g}"
-                        "</td></tr>" for n, r in menu["rates"].items())
+        mrows = "".join(
+            f"<tr><td class='k'>{_esc(n)}</td><td>{r['rate_hz'] / 1e3:.4g} ± {r['rate_err_hz'] / 1e3:.2g}</td></tr>"
+            for n, r in menu["rates"].items()
+        )
         parts.append(f"<h3>Baseline menu</h3><table><tr><th>seed</th><th>rate [kHz]</th></tr>{mrows}</table>")
-        parts.append("<p>Menu signal efficiency: " + ", ".join(
-            f"{_esc(s)} {100 * e:.3g}%" for s, e in menu.get("signal_efficiency", {}).items()) + "</p>")
+        parts.append(
+            "<p>Menu signal efficiency: "
+            + ", ".join(f"{_esc(s)} {100 * e:.3g}%" for s, e in menu.get("signal_efficiency", {}).items())
+            + "</p>"
+        )
     parts.append("<h3>Samples</h3>" + render_value(rates.get("samples", {})))
     if "timing" in rates:
         parts.append("<h3>Timing</h3>" + render_value(rates["timing"]))
@@ -135,8 +160,11 @@ def _offline_hists(run_dir: Path, kind: str) -> dict[str, dict[str, np.ndarray]]
 
 
 def _figures(paths: list[Path], run_dir: Path) -> str:
-    return "".join(f'<a href="{p.relative_to(run_dir).as_posix()}"><img src="{p.relative_to(run_dir).as_posix()}" '
-                   f'alt="{p.stem}"></a>' for p in paths)
+    return "".join(
+        f'<a href="{p.relative_to(run_dir).as_posix()}"><img src="{p.relative_to(run_dir).as_posix()}" '
+        f'alt="{p.stem}"></a>'
+        for p in paths
+    )
 
 
 def write_report(run_dir: str | os.PathLike) -> Path:
@@ -162,21 +190,32 @@ def write_report(run_dir: str | os.PathLike) -> Path:
             lsb = float(rates.get("score", {}).get("lsb", 1.0))
             f_coll = float(rates.get("f_coll_hz", 40e6))
             targets = [(t["target_hz"], t["threshold"]) for t in rates.get("targets", [])]
-            figs.append(plots.score_distributions(hists, files / "score_distributions.png", lsb,
-                                                  xlabel=f"{rates.get('score', {}).get('kind', '')} score (golden)"))
-            figs.append(plots.rate_vs_threshold(hists[BACKGROUND], f_coll, files / "rate_vs_threshold.png",
-                                                targets, lsb))
+            figs.append(
+                plots.score_distributions(
+                    hists,
+                    files / "score_distributions.png",
+                    lsb,
+                    xlabel=f"{rates.get('score', {}).get('kind', '')} score (golden)",
+                )
+            )
+            figs.append(
+                plots.rate_vs_threshold(hists[BACKGROUND], f_coll, files / "rate_vs_threshold.png", targets, lsb)
+            )
             if len(hists) > 1:
                 figs.append(plots.roc_curves(hists, files / "roc_curves.png"))
-                figs.append(plots.efficiency_vs_rate(hists, f_coll, files / "efficiency_vs_rate.png",
-                                                     [t for t, _ in targets]))
+                figs.append(
+                    plots.efficiency_vs_rate(hists, f_coll, files / "efficiency_vs_rate.png", [t for t, _ in targets])
+                )
         sections.append(("L1 rates and signal efficiencies", _rates_section(rates) + _figures(figs, run_dir)))
 
     kind = (rates or {}).get("score", {}).get("kind", "kl")
     offline = _offline_hists(run_dir, kind) if (run_dir / "scores").is_dir() else {}
     if offline:
-        figs = [plots.score_distributions(offline, files / "offline_score_distributions.png",
-                                          xlabel=f"{kind} score (quantized model, offline)")]
+        figs = [
+            plots.score_distributions(
+                offline, files / "offline_score_distributions.png", xlabel=f"{kind} score (quantized model, offline)"
+            )
+        ]
         if BACKGROUND in offline and len(offline) > 1:
             figs.append(plots.roc_curves(offline, files / "offline_roc_curves.png"))
         sections.append(("Offline scores (training run)", _figures(figs, run_dir)))
@@ -184,13 +223,16 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     if verify is not None:
         sections.append(("Verification summary", render_value(verify)))
     if config is not None:
-        sections.append(("Run configuration", f"<details><summary>config.json</summary>{render_value(config)}"
-                                              "</details>"))
+        sections.append(
+            ("Run configuration", f"<details><summary>config.json</summary>{render_value(config)}</details>")
+        )
     if not sections:
         sections.append(("Nothing to report", "<p>No rates.json, scores/, verify.json or config.json found.</p>"))
 
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
-    page = (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>l1ad report: {html.escape(run_dir.name)}"
-            f"</title><style>{_CSS}</style></head>\n<body><h1>l1ad report: {html.escape(run_dir.name)}</h1>\n"
-            f"{body}\n</body></html>\n")
+    page = (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>l1ad report: {html.escape(run_dir.name)}"
+        f"</title><style>{_CSS}</style></head>\n<body><h1>l1ad report: {html.escape(run_dir.name)}</h1>\n"
+        f"{body}\n</body></html>\n"
+    )
     return write_text_atomic(run_dir / REPORT, page)

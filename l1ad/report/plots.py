@@ -45,8 +45,13 @@ def _tail_fraction(h: Hist) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(h["codes"]), above / w.sum()
 
 
-def score_distributions(hists: Mapping[str, Hist], path: str | os.PathLike, lsb: float = 1.0,
-                        n_bins: int = 60, xlabel: str = "anomaly score") -> Path:
+def score_distributions(
+    hists: Mapping[str, Hist],
+    path: str | os.PathLike,
+    lsb: float = 1.0,
+    n_bins: int = 60,
+    xlabel: str = "anomaly score",
+) -> Path:
     """Normalized score distributions, background vs signals (score value = code x lsb)."""
     _style()
     values = {name: np.asarray(h["codes"], np.float64) * lsb for name, h in hists.items()}
@@ -61,8 +66,14 @@ def score_distributions(hists: Mapping[str, Hist], path: str | os.PathLike, lsb:
     for i, (name, h) in enumerate(hists.items()):
         v = np.clip(values[name], edges[0], edges[-1])  # zeros / edges into the first / last bin
         counts, _ = np.histogram(v, edges, weights=h["sumw"])
-        hep.histplot(counts / counts.sum(), edges, ax=ax, label=name, histtype="fill" if i == 0 else "step",
-                     alpha=0.4 if i == 0 else 1.0)
+        hep.histplot(
+            counts / counts.sum(),
+            edges,
+            ax=ax,
+            label=name,
+            histtype="fill" if i == 0 else "step",
+            alpha=0.4 if i == 0 else 1.0,
+        )
     if log_x:
         ax.set_xscale("log")
         xlabel += " (first bin includes 0)"
@@ -97,8 +108,13 @@ def roc_curves(hists: Mapping[str, Hist], path: str | os.PathLike) -> Path:
     return _save(fig, path)
 
 
-def rate_vs_threshold(background: Hist, f_coll_hz: float, path: str | os.PathLike,
-                      targets: Sequence[tuple[float, int]] = (), lsb: float = 1.0) -> Path:
+def rate_vs_threshold(
+    background: Hist,
+    f_coll_hz: float,
+    path: str | os.PathLike,
+    targets: Sequence[tuple[float, int]] = (),
+    lsb: float = 1.0,
+) -> Path:
     """L1 rate (kHz, log) vs threshold value, with the chosen (target, threshold) points."""
     _style()
     codes, frac = _tail_fraction(background)
@@ -128,8 +144,9 @@ def rate_vs_threshold(background: Hist, f_coll_hz: float, path: str | os.PathLik
     return _save(fig, path)
 
 
-def efficiency_vs_rate(hists: Mapping[str, Hist], f_coll_hz: float, path: str | os.PathLike,
-                       target_rates_hz: Sequence[float] = ()) -> Path:
+def efficiency_vs_rate(
+    hists: Mapping[str, Hist], f_coll_hz: float, path: str | os.PathLike, target_rates_hz: Sequence[float] = ()
+) -> Path:
     """Signal efficiency vs background L1 rate (kHz, log) for every signal; target rates as lines."""
     _style()
     (_, bkg), *signals = hists.items()

@@ -21,8 +21,15 @@ HIDDEN_FORMAT = FixedFormat(8, 3, signed=False)
 LATENT_FORMAT = FixedFormat(16, 5)
 
 
-def example_model(score: str = "mu2", sizes: Sequence[int] = (57, 32, 16), latent: int = 3, seed: int = 0,
-                  weights: str = "glorot", sparsity: float = 0.0, name: str | None = None) -> FixedPointModel:
+def example_model(
+    score: str = "mu2",
+    sizes: Sequence[int] = (57, 32, 16),
+    latent: int = 3,
+    seed: int = 0,
+    weights: str = "glorot",
+    sparsity: float = 0.0,
+    name: str | None = None,
+) -> FixedPointModel:
     """A VAE encoder ``sizes[0] -> ... -> 2*latent`` with random integer weights.
 
     ``weights="glorot"``: N(0, 2/(n_in+n_out)) floats quantized to the weight format (what training gives);
@@ -42,8 +49,22 @@ def example_model(score: str = "mu2", sizes: Sequence[int] = (57, 32, 16), laten
         w[rng.random((n_in, n_out)) < sparsity] = 0
         b = BIAS_FORMAT.quantize(rng.normal(0.0, 0.25, n_out))
         last = n == len(widths) - 2
-        layers.append(DenseLayer(name=f"dense{n}", weight=w, weight_format=WEIGHT_FORMAT, bias=b,
-                                 bias_format=BIAS_FORMAT, activation="linear" if last else "relu",
-                                 output_format=LATENT_FORMAT if last else HIDDEN_FORMAT))
-    return FixedPointModel(name=name or f"example-{score}", input_format=INPUT_FORMAT, layers=layers, latent=latent,
-                           has_logvar=True, score=make_score(score, latent, LATENT_FORMAT))
+        layers.append(
+            DenseLayer(
+                name=f"dense{n}",
+                weight=w,
+                weight_format=WEIGHT_FORMAT,
+                bias=b,
+                bias_format=BIAS_FORMAT,
+                activation="linear" if last else "relu",
+                output_format=LATENT_FORMAT if last else HIDDEN_FORMAT,
+            )
+        )
+    return FixedPointModel(
+        name=name or f"example-{score}",
+        input_format=INPUT_FORMAT,
+        layers=layers,
+        latent=latent,
+        has_logvar=True,
+        score=make_score(score, latent, LATENT_FORMAT),
+    )

@@ -83,11 +83,17 @@ class GeneratedDesign:
     def wrapper_parameters(self) -> dict[str, int]:
         """Verilog parameters of ``l1ad_trigger`` for this core."""
         info = self.l1ad
-        return {"N_IN": info["n_inputs"], "IN_W": info["input_width"], "CORE_W": info["core_score_width"],
-                "SCORE_W": info["score_width"], "SCORE_SHIFT": info["score_shift"], "LATENCY": self.latency}
+        return {
+            "N_IN": info["n_inputs"],
+            "IN_W": info["input_width"],
+            "CORE_W": info["core_score_width"],
+            "SCORE_W": info["score_width"],
+            "SCORE_SHIFT": info["score_shift"],
+            "LATENCY": self.latency,
+        }
 
     @classmethod
-    def load(cls, path: str | Path) -> "GeneratedDesign":
+    def load(cls, path: str | Path) -> GeneratedDesign:
         path = Path(path)
         meta_file = path / "metadata.json"
         if not meta_file.is_file():
@@ -109,8 +115,13 @@ def model_digest(model: FixedPointModel) -> str:
     return h.hexdigest()
 
 
-def generate_rtl(model: FixedPointModel, out_dir: str | Path, clock: str | float = DEFAULT_CLOCK,
-                 latency_cutoff: int | None = None, part: str = "xcvu9p-flga2104-2L-e") -> GeneratedDesign:
+def generate_rtl(
+    model: FixedPointModel,
+    out_dir: str | Path,
+    clock: str | float = DEFAULT_CLOCK,
+    latency_cutoff: int | None = None,
+    part: str = "xcvu9p-flga2104-2L-e",
+) -> GeneratedDesign:
     """Trace, pipeline and write the core of ``model`` into ``out_dir`` (replaced atomically)."""
     period = parse_clock(clock)
     cutoff = latency_cutoff if latency_cutoff is not None else latency_cutoff_for(period)
@@ -147,8 +158,16 @@ def generate_rtl(model: FixedPointModel, out_dir: str | Path, clock: str | float
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        rtl = RTLModel(pipe, CORE_NAME, tmp, flavor="verilog", latency_cutoff=cutoff, clock_period=period,
-                       print_latency=False, part_name=part)
+        rtl = RTLModel(
+            pipe,
+            CORE_NAME,
+            tmp,
+            flavor="verilog",
+            latency_cutoff=cutoff,
+            clock_period=period,
+            print_latency=False,
+            part_name=part,
+        )
         rtl.write(metadata={"l1ad": info})
         model.save(tmp / "fixed_model")
         if out_dir.exists():

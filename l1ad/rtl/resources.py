@@ -41,8 +41,11 @@ class Resources:
 
     def percent(self, device: str) -> dict[str, float]:
         cap = DEVICES[device]
-        return {"LUT": 100.0 * self.lut / cap["LUT"], "FF": 100.0 * self.ff / cap["FF"],
-                "DSP": 100.0 * self.dsp / cap["DSP"]}
+        return {
+            "LUT": 100.0 * self.lut / cap["LUT"],
+            "FF": 100.0 * self.ff / cap["FF"],
+            "DSP": 100.0 * self.dsp / cap["DSP"],
+        }
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -53,20 +56,27 @@ class Resources:
 def yosys_path() -> str:
     path = shutil.which("yosys")
     if path is None:
-        raise YosysNotFound("yosys not found on PATH: install it (`make sysdeps`, or apt-get install yosys) "
-                            "for LUT/FF/DSP estimates")
+        raise YosysNotFound(
+            "yosys not found on PATH: install it (`make sysdeps`, or apt-get install yosys) for LUT/FF/DSP estimates"
+        )
     return path
 
 
 def count_cells(cells: dict[str, int], top: str = "l1ad_trigger") -> Resources:
     """Group yosys' Xilinx cell counts into LUT / FF / DSP / CARRY / LUTRAM."""
+
     def total(prefixes: tuple[str, ...]) -> int:
         return sum(n for name, n in cells.items() if name.startswith(prefixes))
 
-    return Resources(lut=total(("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")),
-                     ff=total(("FDRE", "FDSE", "FDCE", "FDPE")), dsp=total(("DSP48E2",)),
-                     carry=total(("CARRY8", "CARRY4")), lutram=total(("RAM", "ROM", "SRL")),
-                     cells=dict(sorted(cells.items())), top=top)
+    return Resources(
+        lut=total(("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")),
+        ff=total(("FDRE", "FDSE", "FDCE", "FDPE")),
+        dsp=total(("DSP48E2",)),
+        carry=total(("CARRY8", "CARRY4")),
+        lutram=total(("RAM", "ROM", "SRL")),
+        cells=dict(sorted(cells.items())),
+        top=top,
+    )
 
 
 def parse_stat_json(text: str) -> dict[str, int]:
@@ -87,9 +97,11 @@ def estimate(design: GeneratedDesign, timeout_s: float = 3600, log: str | Path |
         stat_file = Path(tmp) / "stat.json"
         # lookup tables: yosys 0.23 finds no Xilinx mapping for da4ml's distributed ROMs, so they are
         # turned into logic (memory_map) first, as Vivado's distributed ROM would be LUTs too.
-        script = (f"read_verilog -defer -sv {files}; hierarchy -top l1ad_trigger {chparams}; "
-                  "proc; flatten; memory -nomap; memory_map; opt -fast; "
-                  f"synth_xilinx -family xcup -flatten -noiopad -top l1ad_trigger; tee -q -o {stat_file} stat -json")
+        script = (
+            f"read_verilog -defer -sv {files}; hierarchy -top l1ad_trigger {chparams}; "
+            "proc; flatten; memory -nomap; memory_map; opt -fast; "
+            f"synth_xilinx -family xcup -flatten -noiopad -top l1ad_trigger; tee -q -o {stat_file} stat -json"
+        )
         cwd = design.path / "src" / "memfiles"  # $readmemh paths are relative to the cwd
         cwd.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run([exe, "-q", "-p", script], cwd=cwd, capture_output=True, text=True, timeout=timeout_s)

@@ -62,8 +62,8 @@ def requantize(x: FixedVariableArray, frac_in: int, fmt: FixedFormat) -> FixedVa
 
 def dense(layer: DenseLayer, x: FixedVariableArray, input_format: FixedFormat) -> FixedVariableArray:
     """Trace one DenseLayer on traced input codes of ``input_format``."""
-    weight = layer.weight.astype(np.float64) * 2.0 ** -layer.weight_format.frac
-    bias = layer.bias.astype(np.float64) * 2.0 ** -layer.bias_format.frac
+    weight = layer.weight.astype(np.float64) * 2.0**-layer.weight_format.frac
+    bias = layer.bias.astype(np.float64) * 2.0**-layer.bias_format.frac
     acc = x @ weight + bias
     if layer.activation == "relu":
         acc = acc.relu()
@@ -75,7 +75,7 @@ def _lookup(spec: ScoreSpec, logvar: FixedVariableArray) -> list:
     assert spec.lut is not None and spec.lut_input_format is not None and spec.lut_format is not None
     index_format = spec.lut_input_format
     index = requantize(logvar, spec.latent_format.frac, index_format)
-    table = spec.lut.astype(np.float64) * 2.0 ** -spec.lut_format.frac
+    table = spec.lut.astype(np.float64) * 2.0**-spec.lut_format.frac
     lsb = index_format.lsb
     full_range = (index_format.min_code * lsb, index_format.max_code * lsb, lsb)
     return [v.lookup(table, original_qint=full_range) for v in _elements(index)]
@@ -113,8 +113,9 @@ def _product(a, b, latency_cutoff: float | None):
     return p
 
 
-def score_terms(spec: ScoreSpec, mu: FixedVariableArray, logvar: FixedVariableArray | None,
-                dsp_cutoff: float | None = None) -> tuple[list, float]:
+def score_terms(
+    spec: ScoreSpec, mu: FixedVariableArray, logvar: FixedVariableArray | None, dsp_cutoff: float | None = None
+) -> tuple[list, float]:
     """The score as ``scale * sum(terms)``: mu2 = sum mu^2, kl = 1/2 sum (mu^2 + T[lv]), rz = sum mu^2 T[lv].
 
     ``dsp_cutoff``: the pipeline's latency cutoff; when given, products are modelled as DSP48E2 (see
@@ -200,12 +201,12 @@ class TracedModel:
         ``thresholds``: score-format threshold codes per event (required with ``with_trigger``).
         """
         fmt = self.model.input_format
-        values = np.asarray(codes, dtype=np.int64).astype(np.float64) * 2.0 ** -fmt.frac
+        values = np.asarray(codes, dtype=np.int64).astype(np.float64) * 2.0**-fmt.frac
         if self.with_trigger:
             if thresholds is None:
                 raise ValueError("this trace compares with a threshold: pass thresholds")
             thr = np.asarray(thresholds, dtype=np.int64).astype(np.float64)
-            values = np.column_stack([values, thr * 2.0 ** -self.model.score.output_format.frac])
+            values = np.column_stack([values, thr * 2.0**-self.model.score.output_format.frac])
         out = np.asarray(self.comb.predict(values), dtype=np.float64).reshape(len(values), -1)
         scaled = out * np.ldexp(1.0, np.array(self.output_fracs))
         as_int = np.rint(scaled)
@@ -214,9 +215,14 @@ class TracedModel:
         return as_int.astype(np.int64)
 
 
-def trace_model(model: FixedPointModel, with_latent: bool = False, hwconf: HWConfig = DEFAULT_HWCONF,
-                latency_cutoff: float | None = None, hard_dc: int | None = 0,
-                with_trigger: bool = False) -> TracedModel:
+def trace_model(
+    model: FixedPointModel,
+    with_latent: bool = False,
+    hwconf: HWConfig = DEFAULT_HWCONF,
+    latency_cutoff: float | None = None,
+    hard_dc: int | None = 0,
+    with_trigger: bool = False,
+) -> TracedModel:
     """Trace the encoder + score of ``model``; outputs the score (see :class:`TracedModel` for the rest).
 
     ``latency_cutoff``: the pipelining cutoff the trace will be split with (products then use the DSP

@@ -35,13 +35,17 @@ def threshold_scenario(score: np.ndarray, n: int = 24) -> dict[str, np.ndarray]:
     """Events 0..n-1; threshold switches at n/3 (with the event) and at 2n/3 (in an idle cycle before it)."""
     n = min(n, len(score))
     s = score[:n]
-    high = int(s.max())                          # nothing fires
-    low = int(np.sort(s)[n // 2])                # about half fire; the median event equals it: must not fire
+    high = int(s.max())  # nothing fires
+    low = int(np.sort(s)[n // 2])  # about half fire; the median event equals it: must not fire
     thr = np.full(n, high, dtype=np.int64)
-    thr[n // 3: 2 * n // 3] = low
-    thr[2 * n // 3:] = max(int(s.min()) - 1, 0)  # (almost) everything fires
-    return {"tc_events": np.arange(n), "tc_threshold": thr, "tc_trigger": (s > thr).astype(np.int64),
-            "tc_gap_before": np.int64(2 * n // 3)}
+    thr[n // 3 : 2 * n // 3] = low
+    thr[2 * n // 3 :] = max(int(s.min()) - 1, 0)  # (almost) everything fires
+    return {
+        "tc_events": np.arange(n),
+        "tc_threshold": thr,
+        "tc_trigger": (s > thr).astype(np.int64),
+        "tc_gap_before": np.int64(2 * n // 3),
+    }
 
 
 def write_sim_vectors(model: FixedPointModel, codes: np.ndarray, path: str | os.PathLike, seed: int = 0) -> Path:
@@ -49,8 +53,13 @@ def write_sim_vectors(model: FixedPointModel, codes: np.ndarray, path: str | os.
     codes = np.asarray(codes, dtype=np.int64)
     score = golden_score(model, codes)
     threshold = _thresholds(score, seed)
-    arrays = {"codes": codes, "score": score, "threshold": threshold,
-              "trigger": (score > threshold).astype(np.int64), **threshold_scenario(score)}
+    arrays = {
+        "codes": codes,
+        "score": score,
+        "threshold": threshold,
+        "trigger": (score > threshold).astype(np.int64),
+        **threshold_scenario(score),
+    }
     path = Path(path)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:

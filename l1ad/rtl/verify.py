@@ -19,8 +19,8 @@ import numpy as np
 
 from l1ad.data.atomic import write_text_atomic
 from l1ad.fixed.model import FixedPointModel
-from l1ad.rtl.generate import DEFAULT_CLOCK, GeneratedDesign, generate_rtl, model_digest, parse_clock
 from l1ad.fixed.vectors import corner_codes
+from l1ad.rtl.generate import DEFAULT_CLOCK, GeneratedDesign, generate_rtl, model_digest, parse_clock
 from l1ad.rtl.vectors import write_sim_vectors
 
 SIM_DIR = Path(__file__).resolve().parents[2] / "sim"
@@ -50,8 +50,10 @@ def design_for(model: FixedPointModel, design_dir: Path, clock: str | float = DE
     meta_file = design_dir / "metadata.json"
     if meta_file.is_file():
         info = json.loads(meta_file.read_text()).get("l1ad", {})
-        if (info.get("model_sha256") == model_digest(model)
-                and abs(float(info.get("clock_period_ns", -1)) - parse_clock(clock)) < 1e-9):
+        if (
+            info.get("model_sha256") == model_digest(model)
+            and abs(float(info.get("clock_period_ns", -1)) - parse_clock(clock)) < 1e-9
+        ):
             return GeneratedDesign.load(design_dir)
     return generate_rtl(model, design_dir, clock=clock)
 
@@ -83,9 +85,14 @@ def summarize(result: Any, design: GeneratedDesign, n_vectors: int) -> dict[str,
     }
 
 
-def rtl_check(run_dir: str | os.PathLike, fixed_model: FixedPointModel, input_codes: np.ndarray,
-              clock: str | float = DEFAULT_CLOCK, seed: int = 0,
-              build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+def rtl_check(
+    run_dir: str | os.PathLike,
+    fixed_model: FixedPointModel,
+    input_codes: np.ndarray,
+    clock: str | float = DEFAULT_CLOCK,
+    seed: int = 0,
+    build_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
     """Simulate the trigger firmware of ``fixed_model`` on ``input_codes`` (+ corner cases) against golden.
 
     Returns a summary dict (``ok``, ``vectors``, ``mismatches``, ``failed_tests``, ``latency_cycles``,
