@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from l1ad.rtl.generate import GeneratedDesign
-
-WRAPPER_SOURCE = Path(__file__).resolve().parents[2] / "firmware" / "hdl" / "l1ad_trigger.v"
+from l1ad.shipped import wrapper_hdl
 
 #: Device capacities (AMD UltraScale+ data sheets).
 DEVICES = {
@@ -91,7 +90,7 @@ def estimate(design: GeneratedDesign, timeout_s: float = 3600, log: str | Path |
     """Run yosys on the trigger (wrapper + generated core) and count its cells."""
     exe = yosys_path()
     params = design.wrapper_parameters()
-    files = " ".join(f'"{p}"' for p in design.sources() + [WRAPPER_SOURCE])
+    files = " ".join(f'"{p}"' for p in design.sources() + [wrapper_hdl()])
     chparams = " ".join(f"-chparam {k} {v}" for k, v in params.items())
     with tempfile.TemporaryDirectory(prefix="l1ad-yosys-") as tmp:
         stat_file = Path(tmp) / "stat.json"
