@@ -1,6 +1,6 @@
 """cocotb tests of l1ad_trigger (generated core + hand-written wrapper) against the golden model.
 
-Expected values are NOT computed here: the pytest side (``sim/runner.py`` callers) writes an npz with the
+Expected values are NOT computed here: the caller (``l1ad.rtl.simulate``) writes an npz with the
 input codes, the golden integer scores, the per-event thresholds and the expected trigger bits, and passes
 its path in ``L1AD_SIM_VECTORS``; ``L1AD_SIM_META`` is the design's metadata.json. Each test appends its
 figures (vectors, mismatches, latency) to the JSON file ``L1AD_SIM_SUMMARY``.

@@ -1,4 +1,4 @@
-"""cocotb tests of the trigger firmware on Verilator (sim/test_trigger.py), driven from pytest.
+"""cocotb tests of the trigger firmware on Verilator (sim/test_trigger.py), driven from pytest via l1ad.rtl.simulate.
 
 Fast default: a small encoder (57 -> 8 -> 6, kl score: table lookups and multipliers) on ~1.5k vectors.
 Icarus (when installed) runs the same testbench on a small mu2 design.
@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from l1ad.fixed.vectors import verification_codes
+from l1ad.rtl import simulate as runner
 from l1ad.rtl.example import example_model
 from l1ad.rtl.generate import generate_rtl
 from l1ad.rtl.vectors import write_sim_vectors
-from l1ad.rtl.verify import load_sim_runner, rtl_check
+from l1ad.rtl.verify import rtl_check
 
-runner = load_sim_runner()
 SIM_CACHE = Path(os.environ.get("L1AD_SIM_CACHE", Path(tempfile.gettempdir()) / "l1ad-sim-cache"))
 
 

