@@ -1,4 +1,4 @@
-"""The whole chain on an embedded default, stage by stage, through the verbs users run themselves.
+"""The whole chain on an embedded default, stage by stage, through the pipeline API users call themselves.
 
 generate (Pythia 8 + L1 emulation: a training background, an independent background for rates, 4 signals)
 -> train (default quantized DNN VAE) -> convert (golden FixedPointModel + hls4ml project)
@@ -12,14 +12,15 @@ the requested number of events with the same seed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from l1ad.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -75,16 +76,6 @@ class DemoContext:
         return [self.files[s] for s in SIGNAL_LABELS if s in self.files]
 
 
-def _run_verb(verb: str, argv: Sequence[str]) -> int:
-    """Run ``l1ad <verb> argv`` in-process (the same code path as the command line)."""
-    import importlib
-
-    module = importlib.import_module(f"l1ad.commands.{verb}")
-    parser = argparse.ArgumentParser(prog=f"l1ad {verb}")
-    module.add_arguments(parser)
-    return int(module.run(parser.parse_args([str(a) for a in argv])) or 0)
-
-
 # ---- stages ------------------------------------------------------------------------------------------
 def stage_generate(ctx: DemoContext) -> str:
     from l1ad.data.adc2021 import count_events, read_metadata
@@ -112,66 +103,72 @@ def stage_generate(ctx: DemoContext) -> str:
 
 def stage_train(ctx: DemoContext) -> str:
     from l1ad.models.config import ModelConfig
-    from l1ad.models.train import train_run
+    from l1ad.pipeline import train
 
     cfg = ModelConfig(epochs=ctx.sizes.epochs, seed=ctx.seed)
-    train_run(ctx.files["background"], ctx.out_dir, cfg, signals=ctx.signal_files, overwrite=True, threads=ctx.workers)
+    train(ctx.files["background"], ctx.out_dir, cfg, signals=ctx.signal_files, overwrite=True, threads=ctx.workers)
     return f"{cfg.model} {cfg.hidden} latent {cfg.latent}, up to {cfg.epochs} epochs -> {ctx.out_dir}"
 
 
+def _run(ctx: DemoContext) -> Any:
+    from l1ad.pipeline import open_run
+
+    return open_run(ctx.out_dir)
+
+
 def stage_convert(ctx: DemoContext) -> str:
-    if _run_verb("convert", [ctx.out_dir, "--score", ctx.score, "--events", 0]) != 0:
-        raise RuntimeError("l1ad convert failed")
-    return f"golden model -> {ctx.out_dir / 'fixed' / ctx.score}; hls4ml project -> hls_projects/"
+    from l1ad.pipeline import convert
+
+    result = convert(_run(ctx), ctx.score, n_vectors=0)
+    return f"golden model -> {result.fixed_dir}; hls4ml project -> {result.project.output_dir}"
 
 
 def stage_rtl(ctx: DemoContext) -> str:
     import shutil
 
-    argv: list[Any] = [ctx.out_dir, "--score", ctx.score]
-    if shutil.which("yosys") is None:
-        argv.append("--no-resources")
-    if _run_verb("rtl", argv) != 0:
-        raise RuntimeError("l1ad rtl failed")
-    return "Verilog -> firmware/generated/" + (
-        "" if shutil.which("yosys") else " (yosys not found: no resource estimate)"
+    from l1ad.pipeline import rtl
+
+    result = rtl(_run(ctx), ctx.score, resources=shutil.which("yosys") is not None)
+    s = result.summary
+    res = s.get("resources")
+    estimate = f", {res['lut']} LUT (yosys)" if res and "lut" in res else " (yosys not found: no resource estimate)"
+    return (
+        f"Verilog -> {s['design']}: {s['trigger_latency_cycles']} cycles = {s['trigger_latency_ns']:.0f} ns{estimate}"
     )
 
 
 def stage_verify(ctx: DemoContext) -> str:
-    status = _run_verb(
-        "verify",
-        [
-            ctx.out_dir,
-            "--score",
-            ctx.score,
-            "--events",
-            ctx.sizes.n_vectors,
-            "--data",
-            ctx.files["rate_background"],
-            *ctx.signal_files,
-        ],
+    from l1ad.pipeline import verify
+
+    summary = verify(
+        _run(ctx),
+        scores=[ctx.score],
+        n_vectors=ctx.sizes.n_vectors,
+        data=[ctx.files["rate_background"], *ctx.signal_files],
     )
-    verify = json.loads((ctx.out_dir / "verify.json").read_text())
-    state = "bit-exact" if status == 0 else "MISMATCHES (see verify.json)"
-    return f"{verify['vectors']} vectors, total mismatches {verify['total_mismatches']}: {state}"
+    state = "bit-exact" if summary["ok"] else "MISMATCHES (see verify.json)"
+    return f"{summary['vectors']} vectors, total mismatches {summary['total_mismatches']}: {state}"
 
 
 def stage_rates(ctx: DemoContext) -> str:
-    argv: list[Any] = [ctx.out_dir, "--data", ctx.files["rate_background"], "--score", ctx.score, "--no-report"]
-    if ctx.signal_files:
-        argv += ["--signals", *ctx.signal_files]
-    for rate in TARGET_RATES:
-        argv += ["--target-rate", rate]
-    if _run_verb("rates", argv) != 0:
-        raise RuntimeError("l1ad rates failed")
+    from l1ad.pipeline import rates
+    from l1ad.rates.menu import BaselineMenu
+
+    rates(
+        _run(ctx),
+        [ctx.files["rate_background"]],
+        ctx.signal_files,
+        target_rates=TARGET_RATES,
+        score=ctx.score,
+        menu=BaselineMenu(),
+    )
     return f"rates.json for {', '.join(TARGET_RATES)}"
 
 
 def stage_report(ctx: DemoContext) -> str:
-    from l1ad.report.html import write_report
+    from l1ad.pipeline import report
 
-    return f"report -> {write_report(ctx.out_dir)}"
+    return f"report -> {report(_run(ctx))}"
 
 
 STAGES: list[tuple[str, str, Callable[[DemoContext], str]]] = [
@@ -190,10 +187,11 @@ REQUIRED = ("generate", "train", "convert")
 
 def headline(out_dir: Path) -> list[str]:
     """The numbers the demo must show: thresholds at the target rates, efficiencies, bit-exactness, latency."""
-    from l1ad.commands.verify import total_mismatches
+    from l1ad.pipeline.verification import total_mismatches
 
+    run = RunDir(out_dir)
     lines = []
-    rates_path, verify_path = out_dir / "rates.json", out_dir / "verify.json"
+    rates_path, verify_path = run.rates_json, run.verify_json
     if rates_path.is_file():
         rates = json.loads(rates_path.read_text())
         for t in rates["targets"]:

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from l1ad import keras_compat
 from l1ad.analysis import bumphunt, cwola, plots, search
-from l1ad.commands.analyze import benchmark_dataset, write_json
+from l1ad.pipeline.analysis import benchmark_dataset, write_json
 
 TRUE_MASS = 3500.0
 
@@ -39,7 +39,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--benchmark", type=Path, required=True)
     p.add_argument("--proxy", type=Path, nargs="+", required=True, help="proxy-signal files for QUAK")
     p.add_argument("--inject", type=int, nargs="+", default=[0, 150, 200, 300])
-    p.add_argument("--methods", nargs="+", default=["inclusive", "cwola", "quak", "density", "single_model"])
+    p.add_argument("--methods", nargs="+", default=list(search.method_names()), choices=search.method_names())
     p.add_argument("--centres", type=float, nargs=3, default=[3300, 4300, 200], metavar=("LO", "HI", "STEP"))
     p.add_argument("--sr-half-width", type=float, default=200.0, help="SR half width (~ m_jj resolution, 5 %%)")
     p.add_argument("--sb-width", type=float, default=400.0)

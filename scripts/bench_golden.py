@@ -33,8 +33,9 @@ def rate(fn, n: int, repeat: int = 3) -> float:
 def random_default_model(score: str):
     """The default contract encoder's formats (ap_fixed<16,6> in, 8-bit weights, 12-bit biases, ap_ufixed<8,3>
     activations, ap_fixed<16,5> latent) with random integer weights."""
-    from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-    from l1ad.fixed.score import make_score
+    from l1ad.fixed.formats import FixedFormat
+    from l1ad.fixed.model import DenseLayer, FixedPointModel
+    from l1ad.fixed.scores import make_score
 
     rng = np.random.default_rng(1)
     w_fmt, b_fmt = FixedFormat(8, 2), FixedFormat(12, 4)

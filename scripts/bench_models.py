@@ -1,6 +1,6 @@
 """Benchmark: train the default quantized DNN VAE and compare float vs quantized trigger performance.
 
-Trains (``l1ad.models.train.train_run``) on a background file, then prints for each signal and each score
+Trains (``l1ad.pipeline.train``) on a background file, then prints for each signal and each score
 (kl, rz, mu2, and mse for the AE/VAE reconstruction) the AUC and the TPR at FPR 1e-4 and 1e-5 of the float
 and the quantized model, with the ratio quantized/float (target: >= 0.95 at FPR 1e-4) and its 68 % interval
 from paired bootstrap resampling of the test events. With several ``--seeds`` it trains one model per seed and
@@ -31,8 +31,7 @@ from l1ad.analysis import metrics
 from l1ad.data import adc2021
 from l1ad.data.atomic import write_text_atomic
 from l1ad.models.config import ModelConfig
-from l1ad.models.rundir import load_run
-from l1ad.models.train import train_run
+from l1ad.pipeline import train
 
 FPRS = (1e-4, 1e-5)
 #: FPRs of the float/quantized background selection overlap (1e-3: ten times the events of 1e-4)
@@ -112,8 +111,7 @@ def bench_seed(
     """
     cfg = cfg.updated(seed=seed)
     t0 = time.perf_counter()
-    train_run(args.background, out, cfg, signals=args.signals, overwrite=args.overwrite, threads=args.threads)
-    run = load_run(out)
+    run = train(args.background, out, cfg, signals=args.signals, overwrite=args.overwrite, threads=args.threads)
     t_train = time.perf_counter() - t0
     if test is not None:
         events, bkg_w = test

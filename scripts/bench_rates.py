@@ -23,11 +23,13 @@ import numpy as np
 
 from l1ad.data.adc2021 import EGAMMA_ROWS, JET_ROWS, MUON_ROWS, ROW_CLASS, to_flat, write_particles
 from l1ad.data.preprocess import InputFormat
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import make_score
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score
+from l1ad.pipeline import open_run, trigger
 from l1ad.rates.menu import BaselineMenu
-from l1ad.rates.scorer import GoldenScorer, load_scorer
 from l1ad.rates.stream import dask_histograms, stream_histograms
+from l1ad.trigger import Trigger
 
 
 def random_events(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -49,7 +51,7 @@ def random_events(n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def random_golden_scorer(events: np.ndarray, seed: int = 0) -> GoldenScorer:
+def random_golden_scorer(events: np.ndarray, seed: int = 0) -> Trigger:
     """The published DNN VAE encoder shape (57 -> 32 -> 16 -> 3+3) with random integer weights, KL score."""
     rng = np.random.default_rng(seed)
     w, b, hidden_out, out_fmt = FixedFormat(8, 1), FixedFormat(8, 3), FixedFormat(8, 3, signed=False), FixedFormat(9, 4)
@@ -64,7 +66,7 @@ def random_golden_scorer(events: np.ndarray, seed: int = 0) -> GoldenScorer:
     )
     fmt = InputFormat.fit(to_flat(events[:20_000]), width=16, integer=6)
     model = FixedPointModel("bench", FixedFormat(16, 6), layers, 3, True, make_score("kl", 3, out_fmt))
-    return GoldenScorer(model, fmt)
+    return Trigger(model, fmt)
 
 
 def timed(label: str, n_events: int, fn):
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             events = random_events(min(per_file, args.events - i * per_file), rng)
             sample = events if sample is None else sample
             paths.append(write_particles(workdir / f"bkg_{i}.h5", events))
-        scorer = load_scorer(args.run, args.score) if args.run else random_golden_scorer(sample)
+        scorer = trigger(open_run(args.run), args.score) if args.run else random_golden_scorer(sample)
         menu = BaselineMenu()
         print(
             f"{args.events} events in {args.files} files, chunk {args.chunk_size}, score {scorer.kind} "

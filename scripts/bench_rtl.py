@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from l1ad.fixed import scores
 from l1ad.rtl.example import example_model
 from l1ad.rtl.generate import generate_rtl
 from l1ad.rtl.resources import YosysNotFound, estimate
@@ -29,15 +30,16 @@ PUBLISHED = "| published (hls4ml, Govorkova et al. 2022) | - | 16 | 80 | < 3 % V
 def fixed_model(args: argparse.Namespace, score: str):
     if args.run is None:
         return example_model(score, seed=args.seed, sparsity=args.sparsity, weights=args.weights)
-    from l1ad.commands.rtl import load_fixed_model
+    from l1ad.pipeline import fixed_model as run_fixed_model
+    from l1ad.pipeline import open_run
 
-    return load_fixed_model(args.run, score)
+    return run_fixed_model(open_run(args.run), score)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", type=Path, default=None, help="run directory (default: random-weight example model)")
-    p.add_argument("--scores", nargs="+", default=["mu2", "kl", "rz"])
+    p.add_argument("--scores", nargs="+", default=list(scores.names()), choices=scores.names())
     p.add_argument("--clocks", nargs="+", default=["200MHz"])
     p.add_argument("--sparsity", type=float, default=0.0, help="example model: fraction of zero weights")
     p.add_argument("--weights", choices=("glorot", "uniform"), default="glorot")

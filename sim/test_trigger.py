@@ -72,6 +72,19 @@ def load_context() -> Context:
     return Context(meta=meta, vectors=vectors, packed=packed)
 
 
+def save_outputs(samples: list[Sample]) -> None:
+    """Write the observed (score, trigger) of every valid output, in order, to ``L1AD_SIM_OUTPUTS`` (if set)."""
+    path = os.environ.get("L1AD_SIM_OUTPUTS")
+    if not path:
+        return
+    valid = [s for s in samples if s.score_valid]
+    np.savez(
+        path,
+        score=np.array([s.score for s in valid], dtype=np.int64),
+        trigger=np.array([s.trigger for s in valid], dtype=np.int64),
+    )
+
+
 def record(name: str, figures: dict) -> None:
     """Merge this test's figures into the summary JSON."""
     path = Path(os.environ["L1AD_SIM_SUMMARY"])
@@ -166,6 +179,7 @@ async def test_bit_accuracy(dut):
     ctx, h = await started(dut)
     events = list(range(len(ctx.packed)))
     samples = await h.run(stream(ctx, events) + h.idle(ctx.latency + 2))
+    save_outputs(samples)
     board = Scoreboard(ctx)
     board.check(samples, events)
     record(

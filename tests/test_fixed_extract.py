@@ -14,8 +14,9 @@ from l1ad.fixed.extract import (
     qkeras_reference,
     quantizer_format,
 )
+from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_forward
-from l1ad.fixed.model import FixedFormat, FixedPointModel
+from l1ad.fixed.model import FixedPointModel
 from l1ad.fixed.vectors import verification_codes
 from l1ad.models.builders import build_quantized_encoder
 

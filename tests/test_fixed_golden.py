@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from l1ad.fixed import golden
+from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_forward, golden_score, reference_forward
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import make_score
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score
 
 
 def random_model(

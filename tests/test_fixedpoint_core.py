@@ -11,9 +11,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_forward, golden_score
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import make_score, score_codes
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score, score_codes
 
 
 def ref_round(value: Fraction, mode: str) -> int:

@@ -73,7 +73,7 @@ def test_convert_then_verify_with_csim(run_dir, tmp_path):
 
 
 def test_share_events_takes_everything_from_small_files():
-    from l1ad.commands.verify import share_events
+    from l1ad.pipeline.verification import share_events
 
     assert share_events([100, 4000, 400, 45000], 10_000) == [100, 4000, 400, 5500]
     assert share_events([10, 20], 100) == [10, 20]
@@ -82,8 +82,8 @@ def test_share_events_takes_everything_from_small_files():
 
 
 def test_data_codes_takes_every_event_of_a_small_signal_file(run_dir):
-    from l1ad.commands.verify import data_codes
     from l1ad.data.adc2021 import read_particles
+    from l1ad.pipeline.verification import data_codes
 
     fmt = InputFormat.load(run_dir / "input_format.json")
 

@@ -76,7 +76,8 @@ def test_project_files_and_precisions(csim_result):
     top = (out / "firmware" / "myproject.cpp").read_text()
     assert "nnet::anomaly_score<" in top
     params = (out / "firmware" / "parameters.h").read_text()
-    assert f"kind = nnet::score_{fixed.score.kind}" in params
+    assert f"typedef ap_uint<{fixed.score.output_format.width}> accum_t;" in params
+    assert "static accum_t term(data_T mu_v, data_T lv_v)" in params
     assert (out / "firmware" / "nnet_utils" / "nnet_anomaly_score.h").is_file()
 
 
@@ -94,7 +95,7 @@ def test_csim_rejects_bad_codes(csim_result):
 
 
 def test_to_codes_rejects_inexact_values():
-    from l1ad.fixed.model import FixedFormat
+    from l1ad.fixed.formats import FixedFormat
 
     fmt = FixedFormat(8, 3)
     assert np.array_equal(to_codes(np.array([0.25, -1.0]), fmt, "x"), [8, -32])

@@ -134,7 +134,8 @@ def test_wheel_verifies_rtl(installed):
     assert summary["ok"] and summary["total_mismatches"] == 0
     rtl = summary["stages"]["rtl_vs_golden[mu2]"]
     assert "skipped" not in rtl, rtl
-    assert rtl["ok"] and rtl["mismatches"] == 0 and rtl["compared"] == rtl["vectors"] >= 200
+    assert rtl["ok"] and rtl["score"]["mismatched_values"] == 0 and rtl["score"]["vectors"] >= 200
+    assert rtl["trigger"]["mismatched_values"] == 0 and all(rtl["checks"].values())
     assert summary["stages"]["hls_csim_vs_golden[mu2]"]["score"]["mismatched_values"] == 0
 
     run_in(work, l1ad, "rtl", "run", "--score", "mu2", "--out", "fw")

@@ -11,10 +11,12 @@ from synthetic_events import background, signal
 from l1ad import cli
 from l1ad.data.adc2021 import to_flat, write_particles
 from l1ad.data.preprocess import InputFormat
+from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_score
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import make_score
-from l1ad.rates.scorer import GoldenScorer, load_scorer
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score
+from l1ad.pipeline import open_run, trigger
+from l1ad.trigger import Trigger
 
 
 def random_encoder(seed: int = 0, score: str = "kl") -> FixedPointModel:
@@ -139,8 +141,8 @@ def test_rates_command_errors(run_and_data, tmp_path, capsys):
     assert "cannot parse rate" in capsys.readouterr().err
 
 
-def test_golden_scorer_is_the_golden_model(run_and_data):
+def test_run_trigger_is_the_golden_model(run_and_data):
     run, _, bkg, fmt = run_and_data
-    scorer = load_scorer(run)
-    assert isinstance(scorer, GoldenScorer) and scorer.kind == "kl"
+    scorer = trigger(open_run(run))
+    assert isinstance(scorer, Trigger) and scorer.kind == "kl"
     np.testing.assert_array_equal(scorer(bkg[:200]), golden_score(random_encoder(), fmt.to_codes(bkg[:200])))

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from l1ad.fixed.vectors import verification_codes
+from l1ad.pipeline.verification import verify_backend
 from l1ad.rtl import simulate as runner
 from l1ad.rtl.example import example_model
 from l1ad.rtl.generate import generate_rtl
 from l1ad.rtl.vectors import write_sim_vectors
-from l1ad.rtl.verify import rtl_check
 
 SIM_CACHE = Path(os.environ.get("L1AD_SIM_CACHE", Path(tempfile.gettempdir()) / "l1ad-sim-cache"))
 
@@ -86,17 +86,17 @@ def test_scoreboard_catches_a_wrong_score(small_design, tmp_path):
     assert result.summary["bit_accuracy"]["score_mismatches"] == 1
 
 
-def test_rtl_check_summary(tmp_path):
-    """The verify entry point: summary with vectors, zero mismatches and the latency in ns."""
+def test_rtl_backend_stage(tmp_path):
+    """The verify stage of the RTL backend: golden == RTL score and trigger codes, cocotb checks, latency in ns."""
     model = small_model()
-    summary = rtl_check(
-        tmp_path / "run", model, verification_codes(model, 200, seed=5), build_dir=SIM_CACHE / "small-kl"
-    )
-    assert summary["ok"], summary
-    assert summary["mismatches"] == 0 and summary["failed_tests"] == []
-    assert summary["latency_cycles"] == summary["core_latency_cycles"]
-    assert summary["latency_ns"] == pytest.approx(summary["latency_cycles"] * 5.0)
-    assert (tmp_path / "run" / "rtl" / "kl" / "rtl_check.json").is_file()
+    codes = verification_codes(model, 200, seed=5)
+    stage = verify_backend("rtl", model, codes, tmp_path / "rtl")
+    assert stage["ok"], stage
+    assert stage["score"] == {"vectors": 200, "mismatched_vectors": 0, "mismatched_values": 0, "first_mismatch": None}
+    assert stage["trigger"]["vectors"] == 200 and stage["trigger"]["mismatched_values"] == 0
+    assert set(stage["checks"]) == set(runner.TESTS) and all(stage["checks"].values())
+    assert stage["latency_cycles"] == stage["report"]["latency_cycles"]
+    assert stage["latency_ns"] == pytest.approx(stage["latency_cycles"] * 5.0)
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="iverilog not installed")

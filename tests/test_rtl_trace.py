@@ -11,9 +11,11 @@ import itertools
 import numpy as np
 import pytest
 
+from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_forward
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import lut_index, make_score
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score
+from l1ad.fixed.scores.tables import lut_index
 from l1ad.fixed.vectors import corner_codes, random_codes
 from l1ad.rtl.example import example_model
 from l1ad.rtl.trace import kif, trace_model

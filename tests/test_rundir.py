@@ -11,9 +11,10 @@ from synthetic_events import background, signal
 
 from l1ad import cli, keras_compat
 from l1ad.data import adc2021
-from l1ad.models import export, rundir
+from l1ad.models import export, store
 from l1ad.models.config import ModelConfig
-from l1ad.models.train import train_run
+from l1ad.pipeline import train
+from l1ad.rundir import RunDirError
 
 TINY = ["--epochs", "1", "--seed", "3", "--no-progress"]
 
@@ -49,7 +50,7 @@ def test_run_directory_layout(run_dir, files):
     } <= names
     assert sorted(p.name for p in (run_dir / "scores").iterdir()) == ["Ato4l.npz", "background.npz"]
     meta = json.loads((run_dir / "metadata.json").read_text())
-    assert meta["data_files"]["background"]["sha256"] == rundir.sha256(files[0])
+    assert meta["data_files"]["background"]["sha256"] == store.sha256(files[0])
     assert meta["seed"] == 3 and meta["versions"]["qkeras"] == "0.9.0"
     assert meta["split_sizes"] == {"train": 240, "val": 80, "test": 80}
     hist = json.loads((run_dir / "history.json").read_text())
@@ -57,7 +58,7 @@ def test_run_directory_layout(run_dir, files):
 
 
 def test_reloaded_run_reproduces_saved_scores_exactly(run_dir, files):
-    run = rundir.load_run(run_dir)
+    run = store.load_run(run_dir)
     assert run.config.model == "dnn-vae" and run.config.epochs == 1 and run.deployable
     saved = run.scores("background")
     assert set(saved) >= {"quantized_kl", "quantized_rz", "quantized_mu2", "quantized_mse", "float_kl", "weights"}
@@ -72,7 +73,7 @@ def test_reloaded_run_reproduces_saved_scores_exactly(run_dir, files):
 
 
 def test_saved_encoder_obeys_contract_and_matches_full_model(run_dir, files):
-    run = rundir.load_run(run_dir)
+    run = store.load_run(run_dir)
     export.check_encoder_contract(run.encoder)
     x = run.input_format.to_model_input(adc2021.read_particles(files[1]))
     enc_out = run.encoder.predict(x, verbose=0)
@@ -91,9 +92,9 @@ def test_saved_encoder_obeys_contract_and_matches_full_model(run_dir, files):
 
 
 def test_training_is_deterministic_with_a_seed(run_dir, files, tmp_path):
-    cfg = rundir.load_run(run_dir).config
-    again = train_run(files[0], tmp_path / "again", cfg, signals=[files[1]], progress=False)
-    a, b = rundir.load_run(run_dir), rundir.load_run(again)
+    cfg = store.load_run(run_dir).config
+    b = train(files[0], tmp_path / "again", cfg, signals=[files[1]], progress=False)
+    a = store.load_run(run_dir)
     for wa, wb in zip(a.encoder.get_weights(), b.encoder.get_weights()):
         assert np.array_equal(wa, wb)
     assert np.array_equal(a.scores("Ato4l")["quantized_kl"], b.scores("Ato4l")["quantized_kl"])
@@ -101,14 +102,14 @@ def test_training_is_deterministic_with_a_seed(run_dir, files, tmp_path):
 
 def test_existing_run_is_not_overwritten(run_dir, files):
     before = (run_dir / "config.json").read_text()
-    with pytest.raises(rundir.RunDirError, match="not empty"):
-        train_run(files[0], run_dir, ModelConfig(epochs=1), progress=False)
+    with pytest.raises(RunDirError, match="not empty"):
+        train(files[0], run_dir, ModelConfig(epochs=1), progress=False)
     assert (run_dir / "config.json").read_text() == before
     assert cli.main(["train", "--data", str(files[0]), "--out", str(run_dir), *TINY]) == 1
 
 
 def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
-    trained_run = rundir.load_run(run_dir)
+    trained_run = store.load_run(run_dir)
 
     class Trained:  # a TrainedModels-like view of the saved run
         config, input_format = trained_run.config, trained_run.input_format
@@ -119,14 +120,14 @@ def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rundir.np, "savez", interrupt)
+    monkeypatch.setattr(store.np, "savez", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        rundir.write_run(tmp_path / "x", Trained, {"background": {"a": np.zeros(2)}}, {})
+        store.write_run(tmp_path / "x", Trained, {"background": {"a": np.zeros(2)}}, {})
     assert list(tmp_path.iterdir()) == []
 
 
 def test_run_written_before_distillation_settings_reports_none(run_dir, tmp_path):
-    current = rundir.load_run(run_dir).config
+    current = store.load_run(run_dir).config
     assert (current.distill, current.distill_tail) == (100.0, 1.0)
     older = tmp_path / "older"
     shutil.copytree(run_dir, older)
@@ -134,17 +135,17 @@ def test_run_written_before_distillation_settings_reports_none(run_dir, tmp_path
     for key in ("distill", "distill_tail"):
         saved.pop(key)
     (older / "config.json").write_text(json.dumps(saved))
-    cfg = rundir.load_run(older).config
+    cfg = store.load_run(older).config
     assert (cfg.distill, cfg.distill_tail) == (0.0, 0.0)
 
 
 def test_missing_or_incomplete_run_directory(tmp_path):
-    with pytest.raises(rundir.RunDirError, match="no such run directory"):
-        rundir.load_run(tmp_path / "nope")
+    with pytest.raises(RunDirError, match="no such run directory"):
+        store.load_run(tmp_path / "nope")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "config.json").write_text("{}")
-    with pytest.raises(rundir.RunDirError, match="input_format.json is missing"):
-        rundir.load_run(tmp_path / "half")
+    with pytest.raises(RunDirError, match="input_format.json is missing"):
+        store.load_run(tmp_path / "half")
 
 
 def test_cli_rejects_bad_data_file(tmp_path):
@@ -159,7 +160,7 @@ def _train_kind(files, tmp_path, *extra):
     assert (
         cli.main(["train", "--data", str(files[0]), "--out", str(out), "--signals", str(files[1]), *TINY, *extra]) == 0
     )
-    return rundir.load_run(out)
+    return store.load_run(out)
 
 
 def test_cnn_ae_trains_and_is_flagged_not_deployable(files, tmp_path):

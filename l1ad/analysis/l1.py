@@ -107,6 +107,6 @@ def run_l1_search(
         seed=seed,
         gmm_components=4,
     )
-    result, _ = search.METHODS[method](data, cfg)
+    result, _ = search.run_method(method, data, cfg)
     result.update({"pair": pair, "n_events": int(len(data.m)), "inclusive_z": search.inclusive(data, cfg)["z"]})
     return result

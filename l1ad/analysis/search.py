@@ -1,6 +1,10 @@
 """Run the resonant searches (inclusive bump hunt, CWoLa hunting, QUAK, CATHODE-style, single-model baseline)
 on one dataset of (features, resonant variable), with optional truth labels for SIC figures.
 
+The methods are registered (:func:`register_method`, :func:`get_method`, :func:`method_names`): a new method
+is a scoring function and a hunt, added with one :class:`Method` entry; the command line, the benchmark
+script and the tests read the registry.
+
 Every method returns a flat dict (JSON-ready): method, z (local significance at the window centre),
 fitted_mass, mu, n_selected, and sic_max (signal-region SIC of the method's score, from truth labels).
 :func:`scan_windows` adds the best window (``found_mass``) and its global significance ``z_global``: the local
@@ -13,6 +17,7 @@ stand-ins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,13 +28,17 @@ from l1ad.analysis import bumphunt, cwola, density, metrics, quak
 __all__ = [
     "SearchConfig",
     "Dataset",
+    "Method",
     "inclusive",
-    "run_cwola",
-    "run_quak",
-    "run_single_model",
-    "run_density",
+    "cwola_scores",
+    "quak_scores",
+    "single_model_scores",
+    "density_scores",
     "scan_windows",
-    "METHODS",
+    "register_method",
+    "get_method",
+    "method_names",
+    "run_method",
 ]
 
 
@@ -81,8 +90,9 @@ def _sic_in_sr(data: Dataset, scores: np.ndarray, cfg: SearchConfig) -> float:
 
 
 def _hunt_selected(
-    data: Dataset, scores: np.ndarray, cfg: SearchConfig, method: str, reference: np.ndarray | None = None
+    data: Dataset, scores: np.ndarray | None, cfg: SearchConfig, method: str, reference: np.ndarray | None = None
 ) -> dict:
+    assert scores is not None
     in_win = cwola.window_labels(data.m, cfg.window)[0]
     ref = scores[in_win] if reference is None else reference
     thr = cwola.select_top(ref, cfg.efficiency)
@@ -126,14 +136,16 @@ def inclusive(data: Dataset, cfg: SearchConfig) -> dict:
     }
 
 
-def run_cwola(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
+def cwola_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """CWoLa classifier output (signal region vs sidebands, k-fold, out-of-fold) of every event."""
     scores, _ = cwola.score_events(
         data.x, data.m, cfg.window, cfg.n_folds, cfg.seed, cfg.classifier, n_ensemble=cfg.n_ensemble
     )
-    return _hunt_selected(data, scores, cfg, "cwola"), scores
+    return scores
 
 
-def run_density(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
+def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """CATHODE-style classifier output (data vs samples of the sideband density in the signal region)."""
     scores, _ = density.cathode_scores(
         data.x,
         data.m,
@@ -146,7 +158,7 @@ def run_density(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
         estimator=cfg.density_estimator,
         flow_kw={"max_events": cfg.flow_max_events},
     )
-    return _hunt_selected(data, scores, cfg, "density"), scores
+    return scores
 
 
 def quak_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
@@ -171,8 +183,9 @@ def single_model_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     return quak.fit_class_losses({"background": data.x}, cfg.gmm_components, cfg.seed, model=cfg.quak_model)[0](data.x)
 
 
-def quak_hunt(data: Dataset, cfg: SearchConfig, scores: np.ndarray) -> dict:
+def quak_hunt(data: Dataset, cfg: SearchConfig, scores: np.ndarray | None) -> dict:
     """Top ``efficiency`` split into equal-population categories, bump hunted, combined with Fisher's method."""
+    assert scores is not None
     in_win = cwola.window_labels(data.m, cfg.window)[0]
     cat = quak.category_hunt(
         scores,
@@ -197,16 +210,6 @@ def quak_hunt(data: Dataset, cfg: SearchConfig, scores: np.ndarray) -> dict:
     return result
 
 
-def run_quak(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
-    scores = quak_scores(data, cfg)
-    return quak_hunt(data, cfg, scores), scores
-
-
-def run_single_model(data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray]:
-    scores = single_model_scores(data, cfg)
-    return _hunt_selected(data, scores, cfg, "single_model"), scores
-
-
 def scan_windows(
     data: Dataset,
     cfg: SearchConfig,
@@ -221,24 +224,13 @@ def scan_windows(
     Returns the result of the most significant window with ``found_mass`` (its centre) and the per-window
     significances (``scan_centres``, ``scan_z``); with ``keep_scores`` also ``scores`` (per window, arrays).
     """
-    if method not in METHODS and method != "inclusive":
-        raise ValueError(f"unknown method {method!r}; choose from {sorted(METHODS) + ['inclusive']}")
+    spec = get_method(method)
     results, all_scores = [], []
-    # window-independent scores are computed once
-    fixed = {"quak": quak_scores, "single_model": single_model_scores}.get(method)
-    scores = fixed(data, cfg) if fixed else None
+    fixed = spec.scores(data, cfg) if (spec.scores is not None and not spec.window_dependent) else None
     for c in centres:
         w_cfg = SearchConfig(**{**cfg.__dict__, "window": cwola.Window.around(float(c), sr_half_width, sb_width)})
-        w_scores = scores
-        if method == "inclusive":
-            res = inclusive(data, w_cfg)
-        elif method == "quak":
-            res = quak_hunt(data, w_cfg, scores)
-        elif method == "single_model":
-            res = _hunt_selected(data, scores, w_cfg, "single_model")
-        else:
-            res, w_scores = METHODS[method](data, w_cfg)
-        results.append(res)
+        w_scores = spec.scores(data, w_cfg) if (spec.scores is not None and spec.window_dependent) else fixed
+        results.append(spec.hunt(data, w_cfg, w_scores))
         all_scores.append(w_scores)
     i = int(np.argmax([r["z"] for r in results]))
     best = dict(results[i])
@@ -258,4 +250,89 @@ def scan_windows(
     return best
 
 
-METHODS = {"cwola": run_cwola, "quak": run_quak, "density": run_density, "single_model": run_single_model}
+# ---- the registry of search methods ---------------------------------------------------------------------
+Scorer = Callable[[Dataset, SearchConfig], np.ndarray]
+Hunter = Callable[[Dataset, SearchConfig, np.ndarray | None], dict]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A resonant search method: how it scores events and how the selected events are bump hunted.
+
+    ``scores`` is None for a method without selection (the inclusive fit); ``window_dependent`` False means
+    the scores do not depend on the signal region and are computed once per scan; ``uses_tensorflow`` asks
+    the caller to limit TensorFlow's threads.
+    """
+
+    name: str
+    description: str
+    scores: Scorer | None
+    hunt: Hunter
+    window_dependent: bool = True
+    uses_tensorflow: bool = False
+
+
+_METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add a search method (its name must be new)."""
+    if method.name in _METHODS:
+        raise ValueError(f"a search method named {method.name!r} is already registered")
+    _METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    try:
+        return _METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(_METHODS)}") from None
+
+
+def method_names() -> tuple[str, ...]:
+    """Registered search methods, in registration order."""
+    return tuple(_METHODS)
+
+
+def run_method(name: str, data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray | None]:
+    """One method in one window: its result and its per-event scores (None for the inclusive fit)."""
+    method = get_method(name)
+    scores = method.scores(data, cfg) if method.scores is not None else None
+    return method.hunt(data, cfg, scores), scores
+
+
+def _selected(name: str) -> Hunter:
+    return lambda data, cfg, scores: _hunt_selected(data, scores, cfg, name)
+
+
+for _method in (
+    Method("inclusive", "bump hunt on all events (no selection)", None, lambda data, cfg, _: inclusive(data, cfg)),
+    Method(
+        "cwola", "CWoLa hunting: k-fold boosted trees, signal region vs sidebands", cwola_scores, _selected("cwola")
+    ),
+    Method(
+        "quak",
+        "QUAK: per-class density models, loss space, equal-population categories",
+        quak_scores,
+        lambda data, cfg, scores: quak_hunt(data, cfg, scores),
+        window_dependent=False,
+        uses_tensorflow=True,
+    ),
+    Method(
+        "density",
+        "CATHODE-style: conditional flow in the sidebands, sampled into the signal region",
+        density_scores,
+        _selected("density"),
+        uses_tensorflow=True,
+    ),
+    Method(
+        "single_model",
+        "the background density model's loss alone (single-autoencoder baseline)",
+        single_model_scores,
+        _selected("single_model"),
+        window_dependent=False,
+        uses_tensorflow=True,
+    ),
+):
+    register_method(_method)

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from l1ad.models.train import train_run
+    from l1ad.pipeline import train
 
     cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
     cfg = cfg.updated(
@@ -65,15 +65,12 @@ def run(args: argparse.Namespace) -> int:
         max_events=args.max_events,
         seed=args.seed,
     )
-    out = train_run(
+    run_obj = train(
         args.data, args.out, cfg, signals=args.signals, progress=not args.no_progress, overwrite=args.overwrite
     )
-    from l1ad.models.rundir import load_run
-
-    run_dir = load_run(out)
-    print(f"l1ad train: wrote {Path(out)} ({cfg.model}, deployable encoder: {run_dir.deployable})")
-    for sample in run_dir.samples():
-        s = run_dir.scores(sample)
+    print(f"l1ad train: wrote {Path(args.out)} ({cfg.model}, deployable encoder: {run_obj.deployable})")
+    for sample in run_obj.samples():
+        s = run_obj.scores(sample)
         kinds = sorted(k[len("quantized_") :] for k in s if k.startswith("quantized_"))
         means = ", ".join(f"{k}={s['quantized_' + k].mean():.4g}" for k in kinds)
         print(f"  {sample:<16} {len(s['weights']):>8} events  mean quantized scores: {means}")

@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from l1ad import keras_compat
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import make_score
+from l1ad.fixed import scores
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score
 
 #: Significant bits of float32 / float64.
 FLOAT32_BITS = 24
@@ -188,8 +187,10 @@ def extract_fixed_model(
     n_out = dense_layers[-1].n_out
     if dense_layers[0].n_in != shape[1]:
         raise ExtractionError(f"layer {dense_layers[0].name} has {dense_layers[0].n_in} inputs, model has {shape[1]}")
-    if not variational and score != "mu2":
-        raise ExtractionError(f"score {score} needs logvar: an AE encoder (mu only) supports score mu2 only")
+    if not variational and scores.get(score).needs_logvar:
+        raise ExtractionError(
+            f"score {score} needs logvar: an AE encoder (mu only) supports {', '.join(scores.names(False))}"
+        )
     if variational and n_out % 2:
         raise ExtractionError(f"a VAE encoder outputs [mu | logvar], but {rest[-1].name} has {n_out} (odd) outputs")
     latent = n_out // 2 if variational else n_out
@@ -238,51 +239,44 @@ def _extract_dense(dense: Any, activation: Any) -> DenseLayer:
     )
 
 
-# ---- run directories --------------------------------------------------------------------------------
-def load_encoder(path: str | os.PathLike) -> Any:
-    """Load a QKeras encoder saved as .h5 (QKeras custom objects registered)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no encoder file")
-    keras = keras_compat.keras()
-    return keras.models.load_model(path, custom_objects=keras_compat.custom_objects(), compile=False)
+# ---- FixedPointModel -> QKeras ----------------------------------------------------------------------
+def format_quantizer(fmt: FixedFormat, relu: bool = False) -> Any:
+    """The QKeras quantizer equal to ``fmt`` (the inverse of :func:`quantizer_format`)."""
+    qk = keras_compat.qkeras()
+    if (fmt.rounding, fmt.overflow) != ("RND_CONV", "SAT") or fmt.signed == relu:
+        kind = "quantized_relu (unsigned)" if relu else "quantized_bits (signed)"
+        raise ExtractionError(f"{fmt.ap_type()} has no QKeras {kind} equivalent (needs AP_RND_CONV, AP_SAT)")
+    if relu:
+        return qk.quantized_relu(fmt.width, fmt.integer)
+    return qk.quantized_bits(fmt.width, fmt.integer - 1, alpha=1)
 
 
+def qkeras_encoder(fixed: FixedPointModel) -> Any:
+    """A deployable QKeras encoder computing ``fixed`` exactly: its weights are the fixed model's values, its
+    quantizers its formats (what the hls4ml backend converts; extracting it gives ``fixed`` back)."""
+    keras, qk = keras_compat.keras(), keras_compat.qkeras()
+    inp = keras.Input((fixed.n_inputs,), name="inputs")
+    x = qk.QActivation(format_quantizer(fixed.input_format), name="input_quant")(inp)
+    for layer in fixed.layers:
+        dense = qk.QDense(
+            layer.n_out,
+            kernel_quantizer=format_quantizer(layer.weight_format),
+            bias_quantizer=format_quantizer(layer.bias_format),
+            name=layer.name,
+        )
+        x = dense(x)
+        dense.set_weights([layer.weight_format.to_float(layer.weight), layer.bias_format.to_float(layer.bias)])
+        relu = layer.activation == "relu"
+        x = qk.QActivation(format_quantizer(layer.output_format, relu=relu), name=f"{layer.name}_out")(x)
+    return keras.Model(inp, x, name=fixed.name.replace("-", "_") or "encoder")
+
+
+# ---- input format ------------------------------------------------------------------------------------
 def run_input_fixed_format(input_format: Any) -> FixedFormat:
     """A preprocessing ``InputFormat`` (width, integer incl. sign; rounds half to even, saturates) as a FixedFormat."""
     return FixedFormat(
         int(input_format.width), int(input_format.integer), signed=True, rounding="RND_CONV", overflow="SAT"
     )
-
-
-def read_run_input_format(run_dir: str | os.PathLike) -> FixedFormat:
-    """The run's input format (``input_format.json``) as a FixedFormat."""
-    from l1ad.data.preprocess import InputFormat
-
-    return run_input_fixed_format(InputFormat.load(Path(run_dir) / "input_format.json"))
-
-
-def run_is_variational(run_dir: str | os.PathLike) -> bool:
-    """Whether the run's model is a VAE (``config.json`` model kind ``*-vae``; a VAE when unstated)."""
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        return True
-    return str(json.loads(path.read_text()).get("model", "dnn-vae")).endswith("-vae")
-
-
-def extract_run(run_dir: str | os.PathLike, score: str = "kl", **score_options: Any) -> tuple[FixedPointModel, Any]:
-    """(FixedPointModel, QKeras encoder) of a run directory (``encoder.h5`` + ``input_format.json``)."""
-    run_dir = Path(run_dir)
-    encoder = load_encoder(run_dir / "encoder.h5")
-    fixed = extract_fixed_model(
-        encoder,
-        read_run_input_format(run_dir),
-        score=score,
-        name=run_dir.name,
-        variational=run_is_variational(run_dir),
-        **score_options,
-    )
-    return fixed, encoder
 
 
 # ---- exact QKeras reference -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Every other form of the trigger (QKeras quantized inference, hls4ml C-simulation, RTL simulation) is
 checked against it, integer for integer. Layer semantics are documented in ``l1ad.fixed.model``, the
-score in ``l1ad.fixed.score``.
+score in ``l1ad.fixed.scores``.
 
 Two exact implementations:
 
@@ -24,8 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import score_codes
+from l1ad.fixed import scores
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import score_codes
+
+__all__ = ["GoldenOutputs", "golden_forward", "golden_score", "reference_forward", "check_input_codes", "dense_forward"]
 
 FLOAT32_BITS = 24
 FLOAT64_BITS = 53
@@ -147,47 +151,23 @@ def _run_float_layer(p: _FloatLayer, x: np.ndarray) -> np.ndarray:
 @dataclass
 class _Plan:
     layers: list[_FloatLayer | None]
-    score_float: bool
-    table: np.ndarray | None  # the score table as float64, pre-shifted for the kl sum
+    score_float: bool  # the score's integers fit float64 (its own fast path is then exact)
 
 
 def _plan(model: FixedPointModel) -> _Plan:
-    layers = [_plan_layer(layer, fmt) for layer, fmt in zip(model.layers, model.layer_input_formats())]
+    layers = [_plan_layer(layer, fmt) for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True)]
     spec = model.score
-    table = None
-    if spec.lut is not None:
-        shift = (
-            max(2 * spec.latent_format.frac, spec.lut_format.frac) - spec.lut_format.frac if spec.kind == "kl" else 0
-        )
-        table = np.ldexp(spec.lut.astype(np.float64), shift)
-    return _Plan(
-        layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS, table
-    )
+    return _Plan(layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS)
 
 
-def _float_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
-    """The integer score of ``l1ad.fixed.score`` computed in float64 (exact: output width <= 53 bits)."""
-    spec = model.score
-    mu = mu.astype(np.float64, copy=False)
-    mu2 = np.einsum("ij,ij->i", mu, mu)
-    if spec.kind == "mu2":
-        return mu2.astype(np.int64)
-    index_fmt = spec.lut_input_format
-    # table index = floor(lv into the index format), saturated, minus min_code (TRN + SAT, exact in float)
-    lv = np.ldexp(logvar.astype(np.float64), index_fmt.frac - spec.latent_format.frac)
-    np.floor(lv, out=lv)
-    np.clip(lv, index_fmt.min_code, index_fmt.max_code, out=lv)
-    lv -= index_fmt.min_code
-    f_mu, f_t = spec.latent_format.frac, spec.lut_format.frac
-    if spec.kind == "kl":
-        frac = max(2 * f_mu, f_t)
-        t = plan.table[lv.astype(np.intp)]
-        s = t.sum(axis=1)
-        s += np.ldexp(mu2, frac - 2 * f_mu)
-    else:
-        t = plan.table[lv.astype(np.intp)]
-        s = np.einsum("ij,ij,ij->i", mu, mu, t)
-    return s.astype(np.int64)
+def _block_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
+    """The integer score of a block: the score's float64 fast path when it offers one and it is exact, else int64."""
+    if plan.score_float:
+        lv = None if logvar is None else logvar.astype(np.float64, copy=False)
+        fast = scores.get(model.score.kind).codes_float(model.score, mu.astype(np.float64, copy=False), lv)
+        if fast is not None:
+            return fast.astype(np.int64)
+    return score_codes(model.score, mu.astype(np.int64), None if logvar is None else logvar.astype(np.int64))
 
 
 def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers: bool) -> tuple[list, np.ndarray]:
@@ -200,18 +180,10 @@ def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers:
             current = _run_float_layer(p, current)
         if keep_layers:
             layers.append(current.astype(np.int64))
-    out = current
+    out = np.asarray(current)
     mu = out[:, : model.latent]
     logvar = out[:, model.latent :] if model.has_logvar else None
-    if plan.score_float:
-        score = _float_score(model, plan, mu, logvar)
-    else:
-        score = score_codes(
-            model.score,
-            np.asarray(mu).astype(np.int64),
-            None if logvar is None else np.asarray(logvar).astype(np.int64),
-        )
-    return layers, score
+    return layers, _block_score(model, plan, mu, logvar)
 
 
 def golden_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:

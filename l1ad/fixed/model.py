@@ -15,135 +15,21 @@ Integer semantics of a :class:`DenseLayer` on input codes ``x`` (format ``fin``)
 from __future__ import annotations
 
 import json
-import math
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from l1ad.data.atomic import atomic_path
+from l1ad.fixed import scores
+from l1ad.fixed.formats import FixedFormat, as_codes
+from l1ad.fixed.scores.base import ScoreSpec
 
-Rounding = Literal["RND_CONV", "RND", "TRN"]
-Overflow = Literal["SAT", "WRAP"]
-ROUNDING_MODES = ("RND_CONV", "RND", "TRN")
-OVERFLOW_MODES = ("SAT", "WRAP")
-SCORE_KINDS = ("kl", "rz", "mu2")
+__all__ = ["DenseLayer", "FixedPointModel", "ACTIVATIONS"]
+
 ACTIVATIONS = ("relu", "linear")
-
-#: Largest magnitude handled exactly by the int64 arithmetic of the golden model.
-INT64_SAFE = 2**62
-
-
-def _as_codes(values: Any, what: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{what}: integer codes expected, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
-
-
-@dataclass(frozen=True)
-class FixedFormat:
-    """A fixed-point number format: ``width`` bits, ``integer`` of them left of the binary point (incl. sign)."""
-
-    width: int
-    integer: int
-    signed: bool = True
-    rounding: Rounding = "RND_CONV"
-    overflow: Overflow = "SAT"
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.width <= 62:
-            raise ValueError(f"FixedFormat width must be in 1..62, got {self.width}")
-        if self.rounding not in ROUNDING_MODES:
-            raise ValueError(f"unknown rounding mode {self.rounding!r} (expected one of {ROUNDING_MODES})")
-        if self.overflow not in OVERFLOW_MODES:
-            raise ValueError(f"unknown overflow mode {self.overflow!r} (expected one of {OVERFLOW_MODES})")
-
-    @property
-    def frac(self) -> int:
-        """Number of fraction bits (may be negative)."""
-        return self.width - self.integer
-
-    @property
-    def min_code(self) -> int:
-        return -(1 << (self.width - 1)) if self.signed else 0
-
-    @property
-    def max_code(self) -> int:
-        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
-
-    @property
-    def lsb(self) -> float:
-        return math.ldexp(1.0, -self.frac)
-
-    def ap_type(self) -> str:
-        """The Vivado/Vitis HLS type, e.g. ``ap_fixed<16,6,AP_RND_CONV,AP_SAT>``."""
-        base = "ap_fixed" if self.signed else "ap_ufixed"
-        return f"{base}<{self.width},{self.integer},AP_{self.rounding},AP_{self.overflow}>"
-
-    def _overflow(self, codes: np.ndarray) -> np.ndarray:
-        if self.overflow == "SAT":
-            return np.clip(codes, self.min_code, self.max_code)
-        wrapped = codes & ((1 << self.width) - 1)
-        if self.signed:
-            wrapped = np.where(wrapped > self.max_code, wrapped - (1 << self.width), wrapped)
-        return wrapped
-
-    def requantize(self, codes: Any, frac_in: int) -> np.ndarray:
-        """Re-scale integer ``codes`` with ``frac_in`` fraction bits into this format (integer arithmetic only)."""
-        c = _as_codes(codes, "requantize")
-        shift = frac_in - self.frac
-        if shift <= 0:
-            out = c << (-shift)
-        else:
-            q = c >> shift  # floor
-            if self.rounding != "TRN":
-                rem = c - (q << shift)
-                half = 1 << (shift - 1)
-                up = rem > half
-                if self.rounding == "RND":
-                    up |= rem == half
-                else:  # RND_CONV: ties to even
-                    up |= (rem == half) & ((q & 1) == 1)
-                q = q + up
-            out = q
-        return self._overflow(out)
-
-    def quantize(self, values: Any) -> np.ndarray:
-        """Float values -> codes of this format (rounding, then overflow). NaN/inf raise ``ValueError``."""
-        x = np.asarray(values, dtype=np.float64)
-        if not np.all(np.isfinite(x)):
-            raise ValueError("quantize: NaN or inf in the values")
-        scaled = np.ldexp(x, self.frac)
-        if self.rounding == "TRN":
-            r = np.floor(scaled)
-        elif self.rounding == "RND":
-            r = np.floor(scaled + 0.5)
-        else:
-            r = np.round(scaled)  # numpy rounds half to even
-        limit = float(INT64_SAFE)
-        r = np.clip(r, -limit, limit)
-        return self._overflow(r.astype(np.int64))
-
-    def to_float(self, codes: Any) -> np.ndarray:
-        """Codes -> their exact values (float64)."""
-        return np.ldexp(_as_codes(codes, "to_float").astype(np.float64), -self.frac)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FixedFormat:
-        return cls(**d)
-
-    @classmethod
-    def for_range(cls, max_abs_code: int, frac: int, signed: bool, **modes: Any) -> FixedFormat:
-        """The narrowest format with ``frac`` fraction bits holding codes up to ``max_abs_code`` in magnitude."""
-        magnitude_bits = max(int(max_abs_code).bit_length(), 1)
-        width = magnitude_bits + (1 if signed else 0)
-        return cls(width=width, integer=width - frac, signed=signed, **modes)
 
 
 @dataclass
@@ -155,12 +41,12 @@ class DenseLayer:
     weight_format: FixedFormat
     bias: np.ndarray  # int64 (n_out,)
     bias_format: FixedFormat
-    activation: Literal["relu", "linear"]
+    activation: Literaspec[relu, linear]
     output_format: FixedFormat
 
     def __post_init__(self) -> None:
-        self.weight = _as_codes(self.weight, f"{self.name}.weight")
-        self.bias = _as_codes(self.bias, f"{self.name}.bias")
+        self.weight = as_codes(self.weight, f"{self.name}.weight")
+        self.bias = as_codes(self.bias, f"{self.name}.bias")
         if self.weight.ndim != 2 or self.bias.shape != (self.weight.shape[1],):
             raise ValueError(f"{self.name}: weight {self.weight.shape} and bias {self.bias.shape} do not match")
         if self.activation not in ACTIVATIONS:
@@ -201,31 +87,6 @@ class DenseLayer:
 
 
 @dataclass
-class ScoreSpec:
-    """The anomaly score computed from the latent codes; see ``l1ad.fixed.score`` for its integer definition."""
-
-    kind: Literal["kl", "rz", "mu2"]
-    latent: int
-    latent_format: FixedFormat
-    output_format: FixedFormat
-    lut_input_format: FixedFormat | None = None
-    lut: np.ndarray | None = None  # int64, len 2**lut_input_format.width
-    lut_format: FixedFormat | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in SCORE_KINDS:
-            raise ValueError(f"unknown score kind {self.kind!r} (expected one of {SCORE_KINDS})")
-        needs_lut = self.kind in ("kl", "rz")
-        if needs_lut != (self.lut is not None):
-            raise ValueError(f"score {self.kind}: a lookup table is {'required' if needs_lut else 'not used'}")
-        if self.lut is not None:
-            assert self.lut_input_format is not None and self.lut_format is not None
-            self.lut = _as_codes(self.lut, "score lut")
-            if self.lut.shape != (1 << self.lut_input_format.width,):
-                raise ValueError(f"score lut has {self.lut.shape} entries, expected 2**{self.lut_input_format.width}")
-
-
-@dataclass
 class FixedPointModel:
     """Encoder layers + score in fixed point. The last layer outputs [mu | logvar] (or mu alone for an AE)."""
 
@@ -246,8 +107,10 @@ class FixedPointModel:
         expected = self.latent * (2 if self.has_logvar else 1)
         if self.layers[-1].n_out != expected:
             raise ValueError(f"last layer has {self.layers[-1].n_out} outputs, expected {expected}")
-        if self.score.kind != "mu2" and not self.has_logvar:
+        if scores.get(self.score.kind).needs_logvar and not self.has_logvar:
             raise ValueError(f"score {self.score.kind} needs logvar outputs (a VAE encoder)")
+        if self.score.latent != self.latent:
+            raise ValueError(f"score {self.score.kind} reads {self.score.latent} latent dims, model has {self.latent}")
 
     @property
     def n_inputs(self) -> int:
@@ -262,14 +125,11 @@ class FixedPointModel:
         return [self.input_format] + [layer.output_format for layer in self.layers[:-1]]
 
     def with_score(self, kind: str, **score_options: Any) -> FixedPointModel:
-        """The same encoder with another score kind."""
-        from l1ad.fixed.score import make_score
-
-        return replace(self, score=make_score(kind, self.latent, self.latent_format, **score_options))
+        """The same encoder with another (registered) score kind."""
+        return replace(self, score=scores.make_score(kind, self.latent, self.latent_format, **score_options))
 
     # ---- serialization: model.json (formats, structure) + model.npz (integer arrays) ----
     def to_json_dict(self) -> dict[str, Any]:
-        s = self.score
         return {
             "format_version": 1,
             "name": self.name,
@@ -278,32 +138,25 @@ class FixedPointModel:
             "has_logvar": self.has_logvar,
             "layers": [
                 {
-                    "name": l.name,
-                    "n_in": l.n_in,
-                    "n_out": l.n_out,
-                    "activation": l.activation,
-                    "weight_format": l.weight_format.to_dict(),
-                    "bias_format": l.bias_format.to_dict(),
-                    "output_format": l.output_format.to_dict(),
+                    "name": layer.name,
+                    "n_in": layer.n_in,
+                    "n_out": layer.n_out,
+                    "activation": layer.activation,
+                    "weight_format": layer.weight_format.to_dict(),
+                    "bias_format": layer.bias_format.to_dict(),
+                    "output_format": layer.output_format.to_dict(),
                 }
-                for l in self.layers
+                for layer in self.layers
             ],
-            "score": {
-                "kind": s.kind,
-                "latent": s.latent,
-                "latent_format": s.latent_format.to_dict(),
-                "output_format": s.output_format.to_dict(),
-                "lut_input_format": s.lut_input_format.to_dict() if s.lut_input_format else None,
-                "lut_format": s.lut_format.to_dict() if s.lut_format else None,
-            },
+            "score": self.score.to_json_dict(),
             "metadata": self.metadata,
         }
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``model.json`` and ``model.npz`` into ``directory`` (each atomically)."""
         directory = Path(directory)
-        arrays = {f"{l.name}/weight": l.weight for l in self.layers}
-        arrays.update({f"{l.name}/bias": l.bias for l in self.layers})
+        arrays = {f"{layer.name}/weight": layer.weight for layer in self.layers}
+        arrays.update({f"{layer.name}/bias": layer.bias for layer in self.layers})
         if self.score.lut is not None:
             arrays["score/lut"] = self.score.lut
         with atomic_path(directory / "model.npz") as tmp:
@@ -325,26 +178,17 @@ class FixedPointModel:
         ff = FixedFormat.from_dict
         layers = [
             DenseLayer(
-                name=l["name"],
-                weight=arrays[f"{l['name']}/weight"],
-                weight_format=ff(l["weight_format"]),
-                bias=arrays[f"{l['name']}/bias"],
-                bias_format=ff(l["bias_format"]),
-                activation=l["activation"],
-                output_format=ff(l["output_format"]),
+                name=spec["name"],
+                weight=arrays[f"{spec['name']}/weight"],
+                weight_format=ff(spec["weight_format"]),
+                bias=arrays[f"{spec['name']}/bias"],
+                bias_format=ff(spec["bias_format"]),
+                activation=spec["activation"],
+                output_format=ff(spec["output_format"]),
             )
-            for l in d["layers"]
+            for spec in d["layers"]
         ]
-        s = d["score"]
-        score = ScoreSpec(
-            kind=s["kind"],
-            latent=s["latent"],
-            latent_format=ff(s["latent_format"]),
-            output_format=ff(s["output_format"]),
-            lut_input_format=ff(s["lut_input_format"]) if s["lut_input_format"] else None,
-            lut=arrays.get("score/lut"),
-            lut_format=ff(s["lut_format"]) if s["lut_format"] else None,
-        )
+        score = ScoreSpec.from_json_dict(d["score"], lut=arrays.get("score/lut"))
         return cls(
             name=d["name"],
             input_format=ff(d["input_format"]),

@@ -21,7 +21,8 @@ import numpy as np
 
 from l1ad import keras_compat
 from l1ad.fixed.extract import ExtractionError
-from l1ad.fixed.model import FixedFormat, FixedPointModel
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.model import FixedPointModel
 from l1ad.hls import score_layer
 
 DEFAULT_PART = "xcvu9p-flga2104-2L-e"

@@ -5,7 +5,8 @@ Pieces, following hls4ml's extension-API example (``hls4ml/contrib/kl_layer``):
 - :func:`keras_score_layer` -> a tf_keras layer ``AnomalyScore`` appended to the encoder only for conversion
   (its float ``call`` is the float score formula; its config carries the :class:`ScoreSpec`);
 - an hls4ml IR layer, a Keras-v2 parser handler, config/function templates and the HLS source
-  ``nnet_anomaly_score.h`` (integer arithmetic, the definition of :mod:`l1ad.fixed.score`), registered for
+  ``nnet_anomaly_score.h`` (the sum over latent dimensions of the registered score's own C++ term,
+  ``Score.hls_term`` in :mod:`l1ad.fixed.scores`), registered for
   the Vivado and Vitis backends by :func:`register` (called by :mod:`l1ad.hls.project`, which owns the
   hls4ml import: this module imports hls4ml only inside :func:`register`).
 """
@@ -16,28 +17,32 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from l1ad import keras_compat
-from l1ad.fixed.model import FixedFormat, ScoreSpec
+from l1ad.fixed import scores
+from l1ad.fixed.scores.base import ScoreSpec
+
+__all__ = ["keras_score_layer", "config_struct", "register", "spec_to_config", "LAYER_CLASS", "IR_CLASS"]
 
 LAYER_CLASS = "AnomalyScore"
 IR_CLASS = "HAnomalyScore"
 HEADER = Path(__file__).with_name("nnet_anomaly_score.h")
 BACKENDS = ("Vivado", "Vitis")
-KIND_CODES = {"mu2": "score_mu2", "kl": "score_kl", "rz": "score_rz"}
 
 
 def spec_to_config(spec: ScoreSpec, n_in: int) -> dict[str, Any]:
     """JSON-able description of a ScoreSpec (what the Keras layer carries to the hls4ml parser)."""
     return {
-        "kind": spec.kind,
-        "latent": spec.latent,
         "n_in": n_in,
-        "latent_format": spec.latent_format.to_dict(),
-        "output_format": spec.output_format.to_dict(),
-        "lut_input_format": spec.lut_input_format.to_dict() if spec.lut_input_format else None,
-        "lut_format": spec.lut_format.to_dict() if spec.lut_format else None,
+        "spec": spec.to_json_dict(),
         "lut": [int(v) for v in spec.lut] if spec.lut is not None else None,
     }
+
+
+def config_to_spec(config: dict[str, Any]) -> ScoreSpec:
+    lut = np.asarray(config["lut"], dtype=np.int64) if config.get("lut") is not None else None
+    return ScoreSpec.from_json_dict(config["spec"], lut=lut)
 
 
 @functools.cache
@@ -46,24 +51,23 @@ def _keras_layer_class() -> type:
     tf = keras_compat.tensorflow()
 
     class AnomalyScore(keras.layers.Layer):
-        """Float score of [mu | logvar] (conversion placeholder; the firmware computes the integer score)."""
+        """Float score of [mu | logvar] (conversion carrier; the firmware computes the integer score)."""
 
         def __init__(self, score: dict[str, Any], **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.score = score
 
         def call(self, inputs: Any) -> Any:
-            latent = self.score["latent"]
-            mu = inputs[:, :latent]
-            if self.score["kind"] == "mu2":
-                value = tf.reduce_sum(mu * mu, axis=1, keepdims=True)
-            else:
-                lv = inputs[:, latent : 2 * latent]
-                if self.score["kind"] == "kl":
-                    value = 0.5 * tf.reduce_sum(mu * mu + tf.exp(lv) - 1.0 - lv, axis=1, keepdims=True)
-                else:
-                    value = tf.reduce_sum(mu * mu * tf.exp(-lv), axis=1, keepdims=True)
-            return value
+            spec = self.score["spec"]
+            score, latent = scores.get(spec["kind"]), int(spec["latent"])
+
+            def evaluate(x: np.ndarray) -> np.ndarray:
+                lv = x[:, latent : 2 * latent] if score.needs_logvar else None
+                return score.float_score(x[:, :latent], lv)[:, None].astype(x.dtype)
+
+            out = tf.numpy_function(evaluate, [inputs], inputs.dtype)
+            out.set_shape((inputs.shape[0], 1))
+            return out
 
         def compute_output_shape(self, input_shape: Any) -> tuple:
             return (input_shape[0], 1)
@@ -79,46 +83,19 @@ def keras_score_layer(spec: ScoreSpec, n_in: int, name: str = "anomaly_score") -
     return _keras_layer_class()(spec_to_config(spec, n_in), name=name)
 
 
-def _ff(d: dict[str, Any] | None) -> FixedFormat | None:
-    return FixedFormat.from_dict(d) if d else None
-
-
-def _hls_type(fmt: FixedFormat) -> str:
-    return fmt.ap_type()
-
-
 def config_struct(score: dict[str, Any], index: int, namespace: str = "nnet") -> str:
-    """The C++ config struct of one score layer (formats, shifts and the lookup table)."""
-    latent_format, out = _ff(score["latent_format"]), _ff(score["output_format"])
-    kind = score["kind"]
-    f_mu = latent_format.frac
-    index_fmt, lut_fmt = _ff(score["lut_input_format"]), _ff(score["lut_format"])
-    mu2_shift = table_shift = 0
-    if kind == "kl":
-        frac = max(2 * f_mu, lut_fmt.frac)
-        mu2_shift, table_shift = frac - 2 * f_mu, frac - lut_fmt.frac
-    if index_fmt is None:  # mu2: dummies keep the (unused) index/table branch compilable
-        index_fmt = FixedFormat(latent_format.width, latent_format.integer, rounding="TRN")
-        table_width, entries = 1, "0"
-    else:
-        table_width = lut_fmt.width
-        entries = ", ".join(str(int(v)) for v in score["lut"])
+    """The C++ config struct of one score layer: sizes, the output word and the score's per-dimension term."""
+    spec = config_to_spec(score)
+    definition = scores.get(spec.kind)
+    body = "\n".join(f"        {line}" if line else "" for line in definition.hls_term(spec).splitlines())
     lines = [
         f"struct config{index} : {namespace}::anomaly_score_config {{",
         f"    static const unsigned n_in = {score['n_in']};",
-        f"    static const unsigned n_latent = {score['latent']};",
-        f"    static const unsigned kind = {namespace}::{KIND_CODES[kind]};",
-        f"    static const unsigned mu_width = {latent_format.width};",
-        f"    static const unsigned index_width = {index_fmt.width};",
-        f"    static const bool index_signed = {'true' if index_fmt.signed else 'false'};",
-        f"    static const unsigned mu2_shift = {mu2_shift};",
-        f"    static const unsigned table_shift = {table_shift};",
-        f"    typedef {_hls_type(FixedFormat(index_fmt.width, index_fmt.integer, index_fmt.signed, 'TRN', 'SAT'))} index_t;",
-        f"    typedef ap_uint<{table_width}> table_t;",
-        f"    typedef ap_uint<{out.width}> accum_t;",
-        "    static table_t table(unsigned i) {",
-        f"        static const table_t values[{1 << index_fmt.width if score['lut'] else 1}] = {{{entries}}};",
-        "        return values[i];" if score["lut"] else "        return values[0];",
+        f"    static const unsigned n_latent = {spec.latent};",
+        f"    static const bool has_logvar = {'true' if definition.needs_logvar else 'false'};",
+        f"    typedef ap_uint<{spec.output_format.width}> accum_t;",
+        "    template <class data_T> static accum_t term(data_T mu_v, data_T lv_v) {",
+        body,
         "    }",
         "};",
         "",
@@ -140,7 +117,7 @@ def register() -> None:
         _expected_attributes = [Attribute("score", value_type=dict)]
 
         def initialize(self) -> None:
-            out = FixedFormat.from_dict(self.get_attr("score")["output_format"])
+            out = config_to_spec(self.get_attr("score")).output_format
             precision = hls4ml.model.types.FixedPrecisionType(
                 width=out.width,
                 integer=out.integer,

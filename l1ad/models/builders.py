@@ -197,3 +197,12 @@ def build_quantized_encoder(
     )(x)
     x = qk.QActivation(qk.quantized_bits(output_bits, output_integer, alpha=1), name="enc_head_quant")(x)
     return keras.Model(inp, x, name="encoder")
+
+
+def full_model(encoder: Any, decoder: Any, cfg: ModelConfig, name: str) -> Any:
+    """Inference model x -> [encoder output, reconstruction from z = mu] (saved as ``model.h5``)."""
+    keras = keras_compat.keras()
+    inp = keras.Input(encoder.input_shape[1:], name="inputs")
+    enc = encoder(inp)
+    recon = decoder(enc[:, : cfg.latent] if cfg.variational else enc)
+    return keras.Model(inp, [enc, recon], name=name)

@@ -1,14 +1,10 @@
-"""Float trigger scores (numpy), per event, summed over latent dimensions.
+"""Float anomaly scores of a model's outputs (numpy), per event.
 
-With the encoder output ``[mu | logvar]`` (VAE; an AE's latent vector is treated as ``mu``):
-
-- ``kl``      = 0.5 * sum_k (mu_k**2 + exp(logvar_k) - 1 - logvar_k)    KL(N(mu, sigma^2) || N(0, 1))
-- ``kl_mean`` = kl / latent                                              (mean over latent dims, published code)
-- ``rz``      = sum_k mu_k**2 * exp(-logvar_k)                           (= sum mu^2 / sigma^2)
-- ``mu2``     = sum_k mu_k**2                                            (AXOL1TL; the only AE encoder score)
-- ``mse``     = (1/57) * sum_j mask_j * (target_j - recon_j)**2          (full model reconstruction)
-
-Convention: larger score = more anomalous; an event is selected when score > threshold.
+The encoder scores are the registered scores of :mod:`l1ad.fixed.scores` (their ``float_score`` is the one
+float definition): ``kl`` = 1/2 sum(mu^2 + e^lv - 1 - lv), ``rz`` = sum mu^2 e^-lv, ``mu2`` = sum mu^2, and
+any score registered later. Besides them: ``kl_mean`` = kl / latent (the mean over latent dimensions, as the
+published code reports it) and ``mse`` = (1/57) sum_j mask_j (target_j - recon_j)^2 (needs the decoder).
+An AE's latent vector is treated as ``mu``. Convention: larger = more anomalous.
 """
 
 from __future__ import annotations
@@ -16,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from l1ad.data.adc2021 import N_INPUTS
+from l1ad.fixed import scores as registry
 
-ENCODER_SCORES_VAE = ("kl", "rz", "mu2")
-ENCODER_SCORES_AE = ("mu2",)
+__all__ = ["split_encoder_output", "kl", "kl_mean", "rz", "mu2", "mse", "encoder_scores"]
 
 
 def _2d(a: np.ndarray, name: str) -> np.ndarray:
@@ -44,17 +40,22 @@ def split_encoder_output(
     return (out[:, :latent], out[:, latent:]) if variational else (out, None)
 
 
-def _pair(mu: np.ndarray, logvar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mu, logvar = _2d(mu, "mu"), _2d(logvar, "logvar")
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu {mu.shape} and logvar {logvar.shape} shapes differ")
-    return mu, logvar
+def _evaluate(kind: str, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
+    score = registry.get(kind)
+    m = _2d(mu, "mu")
+    if not score.needs_logvar:
+        return score.float_score(m, None)
+    if logvar is None:
+        raise ValueError(f"score {kind} needs logvar")
+    lv = _2d(logvar, "logvar")
+    if m.shape != lv.shape:
+        raise ValueError(f"mu {m.shape} and logvar {lv.shape} shapes differ")
+    return score.float_score(m, lv)
 
 
 def kl(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """KL(N(mu, exp(logvar)) || N(0,1)) summed over latent dimensions, (N,)."""
-    mu, logvar = _pair(mu, logvar)
-    return 0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar, axis=1)
+    return _evaluate("kl", mu, logvar)
 
 
 def kl_mean(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
@@ -64,13 +65,12 @@ def kl_mean(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
 
 def rz(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """sum_k mu_k^2 / sigma_k^2 = sum_k mu_k^2 exp(-logvar_k), (N,)."""
-    mu, logvar = _pair(mu, logvar)
-    return np.sum(mu**2 * np.exp(-logvar), axis=1)
+    return _evaluate("rz", mu, logvar)
 
 
 def mu2(mu: np.ndarray) -> np.ndarray:
     """sum_k mu_k^2, (N,)."""
-    return np.sum(_2d(mu, "mu") ** 2, axis=1)
+    return _evaluate("mu2", mu, None)
 
 
 def mse(target: np.ndarray, recon: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -82,8 +82,10 @@ def mse(target: np.ndarray, recon: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def encoder_scores(enc_out: np.ndarray, latent: int, variational: bool) -> dict[str, np.ndarray]:
-    """All encoder scores of an encoder output: kl, kl_mean, rz, mu2 for a VAE; mu2 for an AE."""
+    """Every registered score the encoder has (all for a VAE, those reading mu alone for an AE), plus
+    ``kl_mean`` for a VAE."""
     mu, logvar = split_encoder_output(enc_out, latent, variational)
-    if logvar is None:
-        return {"mu2": mu2(mu)}
-    return {"kl": kl(mu, logvar), "kl_mean": kl_mean(mu, logvar), "rz": rz(mu, logvar), "mu2": mu2(mu)}
+    out = {kind: _evaluate(kind, mu, logvar) for kind in registry.names(variational)}
+    if variational and "kl" in out:
+        out["kl_mean"] = out["kl"] / latent
+    return out

@@ -11,15 +11,13 @@ batch), so the match is closest in the high-score tail where the trigger thresho
 tqdm. Determinism: ``keras.utils.set_random_seed`` + ``tf.config.experimental.enable_op_determinism`` (same seed,
 same data, same machine -> same weights).
 
-:func:`train_run` is the Python API behind ``l1ad train``: events file(s) in, run directory out.
+The whole training step (events file in, run directory out) is :func:`l1ad.pipeline.train`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,15 +138,6 @@ class _TqdmEpochs:
                 self.bar.close()
 
         return Bar()
-
-
-def full_model(encoder: Any, decoder: Any, cfg: ModelConfig, name: str) -> Any:
-    """Inference model x -> [encoder output, reconstruction from z = mu] (saved as ``model.h5``)."""
-    keras = keras_compat.keras()
-    inp = keras.Input(encoder.input_shape[1:], name="inputs")
-    enc = encoder(inp)
-    recon = decoder(enc[:, : cfg.latent] if cfg.variational else enc)
-    return keras.Model(inp, [enc, recon], name=name)
 
 
 def fit_pair(
@@ -304,52 +293,3 @@ def split_indices(n: int, cfg: ModelConfig) -> dict[str, np.ndarray]:
     if len(parts["train"]) < 2 or len(parts["val"]) < 1:
         raise ValueError(f"too few events ({n}) for a train/validation split")
     return {k: np.sort(v) for k, v in parts.items()}
-
-
-def train_run(
-    data_path: str | os.PathLike,
-    out_dir: str | os.PathLike,
-    config: ModelConfig | None = None,
-    signals: list[str | os.PathLike] | tuple = (),
-    progress: bool = True,
-    overwrite: bool = False,
-    threads: int | None = 1,
-) -> Path:
-    """Train on a background event file and write the run directory ``out_dir``; returns its path.
-
-    Background test-split events and every signal file are scored (float and quantized model) into
-    ``scores/<sample>.npz``. The run directory appears only when complete.
-    """
-    from l1ad.models import rundir
-
-    cfg = config or ModelConfig()
-    out_dir = Path(out_dir)
-    rundir.check_writable(out_dir, overwrite)
-    configure_tensorflow(cfg.seed, threads)
-    t0 = time.perf_counter()
-    particles = adc2021.read_particles(data_path, stop=cfg.max_events)
-    split = split_indices(len(particles), cfg)
-    trained = train_models(cfg, particles[split["train"]], particles[split["val"]], progress)
-    samples: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    bkg_weights = adc2021.read_weights(data_path, stop=cfg.max_events)
-    test_idx = split["test"] if len(split["test"]) else split["val"]
-    samples["background"] = (particles[test_idx], bkg_weights[test_idx])
-    for sig in signals:
-        name = adc2021.sample_name(sig)
-        if name in samples:
-            raise ValueError(f"two samples named {name!r} (from {sig})")
-        samples[name] = (adc2021.read_particles(sig), adc2021.read_weights(sig))
-    t1 = time.perf_counter()
-    scores = {name: rundir.score_sample(trained, ev, w) for name, (ev, w) in samples.items()}
-    scores["background"]["event_index"] = test_idx.astype(np.int64)
-    trained.timings["scoring_s"] = time.perf_counter() - t1
-    trained.timings["total_s"] = time.perf_counter() - t0
-    data_files = {"background": data_path, **{adc2021.sample_name(s): s for s in signals}}
-    return rundir.write_run(
-        out_dir,
-        trained,
-        scores,
-        data_files,
-        split_sizes={k: int(len(v)) for k, v in split.items()},
-        overwrite=overwrite,
-    )

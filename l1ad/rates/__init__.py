@@ -4,8 +4,10 @@
 - :mod:`~l1ad.rates.emulate`: rate = f_coll x weighted fraction with score > threshold; thresholds, efficiencies
 - :mod:`~l1ad.rates.menu`: a configurable baseline L1 menu, pure rate and efficiency gain of the AD trigger
 - :mod:`~l1ad.rates.stream`: chunked (memory-bounded) and Dask histogramming of HDF5 event files
-- :mod:`~l1ad.rates.scorer`: the golden-model score function of a run directory
 - :mod:`~l1ad.rates.summary`: results as JSON / text table, histograms saved for the report
+
+The score function is a run's :class:`l1ad.trigger.Trigger` (the golden model); :func:`l1ad.pipeline.rates`
+runs the whole step on a run directory.
 """
 
 from l1ad.rates.emulate import (

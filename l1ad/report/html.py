@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from l1ad.data.atomic import write_text_atomic
+from l1ad.rundir import RunDir
 
-REPORT = "report.html"
-FILES = "report_files"
 BACKGROUND = "background"
 
 _CSS = """body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}
@@ -143,11 +142,10 @@ def _rates_section(rates: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _offline_hists(run_dir: Path, kind: str) -> dict[str, dict[str, np.ndarray]]:
-    """Per-event offline scores (``scores/<sample>.npz``, key quantized_<kind>) as plot inputs."""
+def _offline_hists(run: RunDir, kind: str) -> dict[str, dict[str, np.ndarray]]:
+    """Per-event offline scores (the run's scored samples, key quantized_<kind>) as plot inputs."""
     out = {}
-    files = sorted((run_dir / "scores").glob("*.npz"), key=lambda p: (p.stem != BACKGROUND, p.stem))
-    for path in files:
+    for path in sorted(map(run.scores_npz, run.samples()), key=lambda p: (p.stem != BACKGROUND, p.stem)):
         with np.load(path) as z:
             key = next((k for k in (f"quantized_{kind}", f"float_{kind}") if k in z.files), None)
             if key is None:
@@ -167,24 +165,25 @@ def _figures(paths: list[Path], run_dir: Path) -> str:
     )
 
 
-def write_report(run_dir: str | os.PathLike) -> Path:
-    """Build ``report.html`` (and its PNGs) from the files found in ``run_dir``; returns its path."""
+def write_report(run: RunDir | str | os.PathLike) -> Path:
+    """Build ``report.html`` (and its PNGs) from the files found in the run directory; returns its path."""
     from l1ad.rates.summary import load_histograms
     from l1ad.report import plots
 
-    run_dir = Path(run_dir)
+    run = run if isinstance(run, RunDir) else RunDir(Path(run))
+    run_dir = run.path
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such run directory")
-    files = run_dir / FILES
+    files = run.report_files
     files.mkdir(exist_ok=True)
-    rates = _read_json(run_dir / "rates.json")
-    verify = _read_json(run_dir / "verify.json")
-    config = _read_json(run_dir / "config.json")
+    rates = _read_json(run.rates_json)
+    verify = _read_json(run.verify_json)
+    config = _read_json(run.config_json)
     sections = []
 
     if rates is not None:
         figs = []
-        hist_path = run_dir / rates.get("histograms", "rates_histograms.npz")
+        hist_path = run.rates_histograms_npz
         if hist_path.is_file():
             hists = load_histograms(hist_path)
             lsb = float(rates.get("score", {}).get("lsb", 1.0))
@@ -209,7 +208,7 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         sections.append(("L1 rates and signal efficiencies", _rates_section(rates) + _figures(figs, run_dir)))
 
     kind = (rates or {}).get("score", {}).get("kind", "kl")
-    offline = _offline_hists(run_dir, kind) if (run_dir / "scores").is_dir() else {}
+    offline = _offline_hists(run, kind)
     if offline:
         figs = [
             plots.score_distributions(
@@ -235,4 +234,4 @@ def write_report(run_dir: str | os.PathLike) -> Path:
         f"</title><style>{_CSS}</style></head>\n<body><h1>l1ad report: {html.escape(run_dir.name)}</h1>\n"
         f"{body}\n</body></html>\n"
     )
-    return write_text_atomic(run_dir / REPORT, page)
+    return write_text_atomic(run.report_html, page)

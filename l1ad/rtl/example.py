@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel
-from l1ad.fixed.score import make_score
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores import make_score
 
 INPUT_FORMAT = FixedFormat(16, 6)
 WEIGHT_FORMAT = FixedFormat(8, 2)

@@ -177,3 +177,16 @@ def generate_rtl(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return GeneratedDesign.load(out_dir)
+
+
+def design_for(model: FixedPointModel, design_dir: Path, clock: str | float = DEFAULT_CLOCK) -> GeneratedDesign:
+    """The generated design of ``model`` in ``design_dir``, regenerated unless it was built from this very model."""
+    meta_file = design_dir / "metadata.json"
+    if meta_file.is_file():
+        info = json.loads(meta_file.read_text()).get("l1ad", {})
+        if (
+            info.get("model_sha256") == model_digest(model)
+            and abs(float(info.get("clock_period_ns", -1)) - parse_clock(clock)) < 1e-9
+        ):
+            return GeneratedDesign.load(design_dir)
+    return generate_rtl(model, design_dir, clock=clock)

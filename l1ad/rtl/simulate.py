@@ -171,6 +171,7 @@ def run_tests(
         "L1AD_SIM_META": str(design_dir / "metadata.json"),
         "L1AD_SIM_VECTORS": str(Path(vectors).resolve()),
         "L1AD_SIM_SUMMARY": str(summary_file),
+        "L1AD_SIM_OUTPUTS": str(run_dir / "outputs.npz"),
     }
     with verilator_env(), _testbench_on_path():
         try:

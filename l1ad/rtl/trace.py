@@ -24,7 +24,10 @@ import numpy as np
 from da4ml.trace import FixedVariableArray, FixedVariableArrayInput, HWConfig, comb_trace
 from da4ml.types import CombLogic
 
-from l1ad.fixed.model import DenseLayer, FixedFormat, FixedPointModel, ScoreSpec
+from l1ad.fixed import scores
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.scores.base import ScoreSpec
 
 #: da4ml's default hardware configuration for tracing (adder size, carry size, cutoff: pipelining later).
 DEFAULT_HWCONF = HWConfig(1, -1, -1)
@@ -70,15 +73,16 @@ def dense(layer: DenseLayer, x: FixedVariableArray, input_format: FixedFormat) -
     return requantize(acc, layer.accumulator_frac(input_format), layer.output_format)
 
 
-def _lookup(spec: ScoreSpec, logvar: FixedVariableArray) -> list:
-    """T[index(logvar)] for each latent dim, with the spec's integer table as an explicit da4ml table."""
+def lookup(spec: ScoreSpec, logvar: list) -> list:
+    """T[index(logvar)] for each traced logvar, with the spec's integer table as an explicit da4ml table."""
     assert spec.lut is not None and spec.lut_input_format is not None and spec.lut_format is not None
     index_format = spec.lut_input_format
-    index = requantize(logvar, spec.latent_format.frac, index_format)
     table = spec.lut.astype(np.float64) * 2.0**-spec.lut_format.frac
     lsb = index_format.lsb
     full_range = (index_format.min_code * lsb, index_format.max_code * lsb, lsb)
-    return [v.lookup(table, original_qint=full_range) for v in _elements(index)]
+    return [
+        requantize(v, spec.latent_format.frac, index_format).lookup(table, original_qint=full_range) for v in logvar
+    ]
 
 
 def _width(v) -> int:
@@ -113,25 +117,32 @@ def _product(a, b, latency_cutoff: float | None):
     return p
 
 
+@dataclass(frozen=True)
+class _Ops:
+    """The tracing operations a score's ``trace_terms`` uses (:class:`l1ad.fixed.scores.base.TraceOps`)."""
+
+    dsp_cutoff: float | None
+
+    def product(self, a, b):
+        return _product(a, b, self.dsp_cutoff)
+
+    def lookup(self, spec: ScoreSpec, logvar: list) -> list:
+        return lookup(spec, logvar)
+
+
 def score_terms(
     spec: ScoreSpec, mu: FixedVariableArray, logvar: FixedVariableArray | None, dsp_cutoff: float | None = None
 ) -> tuple[list, float]:
-    """The score as ``scale * sum(terms)``: mu2 = sum mu^2, kl = 1/2 sum (mu^2 + T[lv]), rz = sum mu^2 T[lv].
+    """The registered score's ``scale * sum(terms)`` on traced latent values (see :mod:`l1ad.fixed.scores`).
 
     ``dsp_cutoff``: the pipeline's latency cutoff; when given, products are modelled as DSP48E2 (see
     :func:`dsp_levels`) for pipelining, instead of da4ml's LUT-multiplier delay.
     """
-    mu2 = [_product(v, v, dsp_cutoff) for v in _elements(mu)]
-    if spec.kind == "mu2":
-        return mu2, 1.0
-    if logvar is None:
+    score = scores.get(spec.kind)
+    if score.needs_logvar and logvar is None:
         raise ValueError(f"score {spec.kind} needs logvar outputs")
-    table_values = _lookup(spec, logvar)
-    if spec.kind == "kl":
-        return mu2 + table_values, 0.5  # the 1/2 of KL: frac F + 1
-    if spec.kind == "rz":
-        return [_product(a, t, dsp_cutoff) for a, t in zip(mu2, table_values)], 1.0
-    raise ValueError(f"unknown score kind {spec.kind!r}")
+    lv = _elements(logvar) if (logvar is not None and score.needs_logvar) else None
+    return score.trace_terms(spec, _elements(mu), lv, _Ops(dsp_cutoff))
 
 
 def score_value(terms: list, scale: float):

@@ -1,19 +1,9 @@
-"""Run directories: write a trained model + everything needed to reproduce and use it; load it back.
-
-Layout of ``runs/<name>/``::
-
-    config.json          ModelConfig (+ "deployable": whether encoder.h5 obeys the firmware contract)
-    input_format.json    InputFormat (l1ad.data.preprocess)
-    model.h5             quantized inference model x -> [encoder output, reconstruction(z = mu)]
-    encoder.h5           deployable quantized encoder (weights stored quantized; see l1ad.models.export)
-    decoder.h5           quantized decoder
-    float_model.h5       float inference model (when a float model was trained)
-    history.json         per-epoch losses of each training
-    metadata.json        data files + sha256, split sizes, package versions, seed, timings
-    scores/<sample>.npz  float_<kind> and quantized_<kind> score arrays, weights (+ event_index for background)
+"""The Keras side of a run directory: write a trained model and everything needed to reproduce and use it,
+and load it back (:class:`Run`). Every path comes from :class:`l1ad.rundir.RunDir` (its docstring shows the
+layout).
 
 All .h5 files reload with ``keras.models.load_model(path, custom_objects=keras_compat.custom_objects())``.
-The directory is built under a temporary name and renamed when complete.
+A run directory is built under a temporary name and renamed when complete (:meth:`RunDir.create`).
 """
 
 from __future__ import annotations
@@ -23,7 +13,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import warnings
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -35,7 +24,22 @@ from l1ad import keras_compat
 from l1ad.data.preprocess import InputFormat, slot_mask
 from l1ad.models import export
 from l1ad.models import scores as score_fns
+from l1ad.models.builders import full_model
 from l1ad.models.config import ModelConfig
+from l1ad.models.train import TrainedModels
+from l1ad.rundir import RunDir, RunDirError
+
+__all__ = [
+    "Run",
+    "load_run",
+    "write_run",
+    "score_sample",
+    "model_scores",
+    "predict",
+    "sha256",
+    "package_versions",
+    "OLDER_RUN_SETTINGS",
+]
 
 PACKAGES = (
     "l1ad",
@@ -49,14 +53,9 @@ PACKAGES = (
     "tensorflow_model_optimization",
 )
 
-
 #: Settings added to ModelConfig after run directories were first written, with the value that reproduces how a
 #: run without them was trained (no distillation), so that an older run's ``config`` still describes it.
 OLDER_RUN_SETTINGS: dict[str, Any] = {"distill": 0.0, "distill_tail": 0.0}
-
-
-class RunDirError(OSError):
-    """A run directory is missing, incomplete, or would be overwritten."""
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -77,14 +76,6 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def check_writable(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace an existing non-empty directory unless ``overwrite``."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise RunDirError(f"{out_dir}: exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise RunDirError(f"{out_dir}: run directory exists and is not empty (use --overwrite)")
-
-
 def predict(model: Any, x: np.ndarray, batch_size: int = 8192) -> Any:
     """Batched inference, float64 numpy output(s)."""
     out = model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0)
@@ -94,17 +85,17 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 8192) -> Any:
 def model_scores(
     enc_out: np.ndarray, recon: np.ndarray | None, target: np.ndarray, mask: np.ndarray, cfg: ModelConfig
 ) -> dict[str, np.ndarray]:
-    """Encoder scores (kl, kl_mean, rz, mu2 | mu2) and, given a reconstruction, mse."""
+    """Encoder scores (every registered score the encoder has, kl_mean) and, given a reconstruction, mse."""
     out = score_fns.encoder_scores(enc_out, cfg.latent, cfg.variational)
     if recon is not None:
         out["mse"] = score_fns.mse(target, recon, mask)
     return out
 
 
-def score_sample(trained: Any, particles: np.ndarray, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def score_sample(
+    trained: TrainedModels, particles: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Scores of one sample for the quantized model (``quantized_<kind>``) and the float model (``float_<kind>``)."""
-    from l1ad.models.train import full_model
-
     cfg, fmt = trained.config, trained.input_format
     x = fmt.to_model_input(particles)
     mask = slot_mask(particles)
@@ -137,37 +128,31 @@ def _json(path: Path, obj: Any) -> None:
 
 
 def write_run(
-    out_dir: str | os.PathLike,
-    trained: Any,
+    out: RunDir | str | os.PathLike,
+    trained: TrainedModels,
     scores: dict[str, dict[str, np.ndarray]],
     data_files: dict[str, str | os.PathLike],
     split_sizes: dict[str, int] | None = None,
     overwrite: bool = False,
-) -> Path:
-    """Write a complete run directory atomically (built as ``.<name>.tmp-<pid>``, then renamed)."""
-    from l1ad.models.train import full_model
-
-    out_dir = Path(out_dir)
-    check_writable(out_dir, overwrite)
+) -> RunDir:
+    """Write a complete run directory atomically (built under a temporary name, then renamed)."""
+    run = out if isinstance(out, RunDir) else RunDir(Path(out))
     cfg = trained.config
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "scores").mkdir(parents=True)
-    try:
+    with run.create(overwrite) as tmp:
+        tmp.scores_dir.mkdir()
         deployable = export.is_deployable(trained.encoder)
         encoder = export.deployable_encoder(trained.encoder) if deployable else trained.encoder
-        _json(tmp / "config.json", {**cfg.to_dict(), "deployable": deployable})
-        trained.input_format.save(tmp / "input_format.json")
-        _save_h5(encoder, tmp / "encoder.h5")
-        _save_h5(trained.decoder, tmp / "decoder.h5")
-        _save_h5(full_model(encoder, trained.decoder, cfg, "quantized_model"), tmp / "model.h5")
+        _json(tmp.config_json, {**cfg.to_dict(), "deployable": deployable})
+        trained.input_format.save(tmp.input_format_json)
+        _save_h5(encoder, tmp.encoder_h5)
+        _save_h5(trained.decoder, tmp.decoder_h5)
+        _save_h5(full_model(encoder, trained.decoder, cfg, "quantized_model"), tmp.model_h5)
         if trained.float_encoder is not None:
-            _save_h5(
-                full_model(trained.float_encoder, trained.float_decoder, cfg, "float_model"), tmp / "float_model.h5"
-            )
-        _json(tmp / "history.json", trained.history)
+            float_model = full_model(trained.float_encoder, trained.float_decoder, cfg, "float_model")
+            _save_h5(float_model, tmp.float_model_h5)
+        _json(tmp.history_json, trained.history)
         _json(
-            tmp / "metadata.json",
+            tmp.metadata_json,
             {
                 "data_files": {
                     name: {"path": str(Path(p).resolve()), "sha256": sha256(p)} for name, p in data_files.items()
@@ -179,19 +164,8 @@ def write_run(
             },
         )
         for sample, arrays in scores.items():
-            np.savez(tmp / "scores" / f"{sample}.npz", **arrays)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+            np.savez(tmp.scores_npz(sample), **arrays)
+    return run
 
 
 def _load_model(path: Path) -> Any:
@@ -202,15 +176,17 @@ def _load_model(path: Path) -> Any:
 
 
 class Run:
-    """A run directory, loaded lazily: ``config``, ``input_format``, ``encoder``, ``model``, ``float_model``..."""
+    """A run directory, loaded lazily: ``config``, ``input_format``, ``encoder``, ``model``, ``float_model``...
 
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        if not self.path.is_dir():
-            raise RunDirError(f"{self.path}: no such run directory")
-        for name in ("config.json", "input_format.json"):
-            if not (self.path / name).is_file():
-                raise RunDirError(f"{self.path}: incomplete run directory, {name} is missing")
+    ``dir`` is its :class:`RunDir` (every path); ``path`` the directory itself.
+    """
+
+    def __init__(self, run: RunDir | str | os.PathLike):
+        self.dir = (run if isinstance(run, RunDir) else RunDir(Path(run))).require()
+
+    @property
+    def path(self) -> Path:
+        return self.dir.path
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
@@ -218,9 +194,9 @@ class Run:
     @functools.cached_property
     def raw_config(self) -> dict[str, Any]:
         try:
-            return json.loads((self.path / "config.json").read_text())
+            return json.loads(self.dir.config_json.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.path / 'config.json'}: not valid JSON: {exc}") from exc
+            raise ValueError(f"{self.dir.config_json}: not valid JSON: {exc}") from exc
 
     @functools.cached_property
     def config(self) -> ModelConfig:
@@ -233,39 +209,48 @@ class Run:
 
     @functools.cached_property
     def input_format(self) -> InputFormat:
-        return InputFormat.load(self.path / "input_format.json")
+        return InputFormat.load(self.dir.input_format_json)
 
     @functools.cached_property
     def encoder(self) -> Any:
-        return _load_model(self.path / "encoder.h5")
+        return _load_model(self.dir.encoder_h5)
 
     @functools.cached_property
     def decoder(self) -> Any:
-        return _load_model(self.path / "decoder.h5")
+        return _load_model(self.dir.decoder_h5)
 
     @functools.cached_property
     def model(self) -> Any:
-        return _load_model(self.path / "model.h5")
+        return _load_model(self.dir.model_h5)
 
     @functools.cached_property
     def float_model(self) -> Any | None:
-        path = self.path / "float_model.h5"
+        path = self.dir.float_model_h5
         return _load_model(path) if path.is_file() else None
 
     @functools.cached_property
     def history(self) -> dict[str, Any]:
-        return json.loads((self.path / "history.json").read_text())
+        return json.loads(self.dir.history_json.read_text())
 
     @functools.cached_property
     def metadata(self) -> dict[str, Any]:
-        return json.loads((self.path / "metadata.json").read_text())
+        return json.loads(self.dir.metadata_json.read_text())
+
+    def data_files(self) -> list[Path]:
+        """The event files the run was trained and scored on (``metadata.json``) that still exist."""
+        try:
+            files = self.metadata.get("data_files", {})
+        except (FileNotFoundError, json.JSONDecodeError):
+            return []
+        paths = [Path(v["path"] if isinstance(v, dict) else v) for v in files.values()]
+        return [p for p in paths if p.is_file()]
 
     def samples(self) -> list[str]:
-        """Names of the scored samples (``scores/<sample>.npz``)."""
-        return sorted(p.stem for p in (self.path / "scores").glob("*.npz"))
+        """Names of the scored samples."""
+        return self.dir.samples()
 
     def scores(self, sample: str) -> dict[str, np.ndarray]:
-        path = self.path / "scores" / f"{sample}.npz"
+        path = self.dir.scores_npz(sample)
         if not path.is_file():
             raise RunDirError(f"{path}: no scores for sample {sample!r} (have: {self.samples()})")
         with np.load(path) as z:
@@ -281,6 +266,6 @@ class Run:
         return model_scores(enc_out, recon, x, slot_mask(particles), self.config)
 
 
-def load_run(path: str | os.PathLike) -> Run:
+def load_run(path: RunDir | str | os.PathLike) -> Run:
     """Open a run directory (models load lazily on first access)."""
     return Run(path)

@@ -1,0 +1,96 @@
+"""Firmware backends: one interface for every form of the trigger built from a :class:`FixedPointModel`.
+
+A backend builds the firmware of a model in a work directory, simulates it on integer input codes (returning
+integer codes to compare with the golden model) and reports its latency and resources. ``l1ad verify``
+iterates the registered backends; a backend whose tools are missing says why and is skipped.
+
+Built in (imported only when used): ``hls4ml`` (hls4ml project, C-simulation; :mod:`l1ad.hls.backend`) and
+``rtl`` (da4ml Verilog + hand-written trigger wrapper, cocotb on Verilator; :mod:`l1ad.rtl.backend`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from l1ad.fixed.model import FixedPointModel
+
+__all__ = ["Simulation", "FirmwareBackend", "register_backend", "get_backend", "backend_names"]
+
+
+@dataclass
+class Simulation:
+    """What a backend's simulation returns, as integer codes of the model's own formats.
+
+    ``score`` (N,) score codes; ``encoder`` (N, n_out) encoder output codes where the backend exposes them;
+    ``trigger`` (N,) trigger bits for the per-event ``thresholds`` where the backend computes the decision;
+    ``checks`` backend-specific tests (name -> passed) and ``figures`` (e.g. the measured latency).
+    """
+
+    score: np.ndarray
+    encoder: np.ndarray | None = None
+    trigger: np.ndarray | None = None
+    thresholds: np.ndarray | None = None
+    checks: dict[str, bool] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+class FirmwareBackend(ABC):
+    """Build, simulate and report one firmware form of a FixedPointModel."""
+
+    #: registry key
+    name: ClassVar[str]
+    #: name of its stage in ``verify.json`` (``<stage>[<score>]``)
+    stage: ClassVar[str]
+    #: one line for ``--help`` and reports
+    description: ClassVar[str]
+
+    def unavailable(self) -> str | None:
+        """Why this backend cannot run here (a missing tool), or None."""
+        return None
+
+    @abstractmethod
+    def build(self, model: FixedPointModel, workdir: Path, settings: Mapping[str, Any] | None = None) -> Any:
+        """Build the firmware of ``model`` in ``workdir``; returns the backend's build handle."""
+
+    @abstractmethod
+    def simulate(self, build: Any, codes: np.ndarray) -> Simulation:
+        """Run the built firmware on int64 (N, n_inputs) input codes."""
+
+    @abstractmethod
+    def report(self, build: Any) -> dict[str, Any]:
+        """Latency (``latency_cycles``, ``latency_ns``, where known) and resources of a build."""
+
+
+#: name -> "module:class" of the built-in backends (imported on first use)
+_BUILTIN = {"hls4ml": "l1ad.hls.backend:HLS4MLBackend", "rtl": "l1ad.rtl.backend:RTLBackend"}
+_REGISTRY: dict[str, FirmwareBackend] = {}
+
+
+def register_backend(backend: FirmwareBackend) -> FirmwareBackend:
+    """Add a backend instance (its ``name`` must be new)."""
+    if backend.name in _REGISTRY or backend.name in _BUILTIN:
+        raise ValueError(f"a firmware backend named {backend.name!r} is already registered")
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def backend_names() -> tuple[str, ...]:
+    """Names of the built-in and registered backends, in verification order."""
+    return tuple(dict.fromkeys([*_BUILTIN, *_REGISTRY]))
+
+
+def get_backend(name: str) -> FirmwareBackend:
+    """The backend ``name`` (a built-in one is imported now)."""
+    if name not in _REGISTRY:
+        if name not in _BUILTIN:
+            raise ValueError(f"unknown firmware backend {name!r} (known: {', '.join(backend_names())})")
+        module, cls = _BUILTIN[name].split(":")
+        _REGISTRY[name] = getattr(importlib.import_module(module), cls)()
+    return _REGISTRY[name]

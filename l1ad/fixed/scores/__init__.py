@@ -1,0 +1,72 @@
+"""The registry of anomaly scores: every form of the trigger (float, golden, HLS, RTL) and every command
+reads the scores from here.
+
+Built in: ``mu2`` (sum mu^2), ``kl`` (KL divergence to the prior), ``rz`` (sum mu^2 / sigma^2). A new score is
+one module defining a :class:`~l1ad.fixed.scores.base.Score` subclass, registered with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from l1ad.fixed.formats import FixedFormat
+from l1ad.fixed.scores.base import Score, ScoreSpec, TraceOps
+from l1ad.fixed.scores.kl import KL
+from l1ad.fixed.scores.mu2 import Mu2
+from l1ad.fixed.scores.rz import Rz
+
+__all__ = [
+    "Score",
+    "ScoreSpec",
+    "TraceOps",
+    "register",
+    "unregister",
+    "get",
+    "names",
+    "make_score",
+    "score_codes",
+]
+
+_REGISTRY: dict[str, Score] = {}
+
+
+def register(score: Score) -> Score:
+    """Add ``score`` to the registry (its ``name`` must be new); returns it."""
+    if score.name in _REGISTRY:
+        raise ValueError(f"a score named {score.name!r} is already registered")
+    _REGISTRY[score.name] = score
+    return score
+
+
+def unregister(name: str) -> None:
+    """Remove a registered score (e.g. one a test added)."""
+    _REGISTRY.pop(name, None)
+
+
+def get(name: str) -> Score:
+    """The registered score ``name``; an unknown name raises ``ValueError`` listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown score {name!r} (registered: {', '.join(_REGISTRY)})") from None
+
+
+def names(variational: bool | None = None) -> tuple[str, ...]:
+    """Names of the registered scores; with ``variational=False`` only those an AE encoder (mu alone) has."""
+    return tuple(n for n, s in _REGISTRY.items() if variational is not False or not s.needs_logvar)
+
+
+def make_score(kind: str, latent: int, latent_format: FixedFormat, **options: Any) -> ScoreSpec:
+    """The fixed-point specification of score ``kind`` for ``latent`` codes of ``latent_format``."""
+    return get(kind).make_spec(latent, latent_format, **options)
+
+
+def score_codes(spec: ScoreSpec, mu_codes: np.ndarray, logvar_codes: np.ndarray | None) -> np.ndarray:
+    """The integer score (codes of ``spec.output_format``) of each event, int64 arithmetic."""
+    return get(spec.kind).codes(spec, np.asarray(mu_codes, dtype=np.int64), logvar_codes)
+
+
+for _score in (Mu2(), KL(), Rz()):
+    register(_score)

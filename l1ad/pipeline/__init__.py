@@ -1,0 +1,39 @@
+"""The l1ad pipeline as a Python API: what the command line, the demo, the scripts and the tests call.
+
+::
+
+    from l1ad import pipeline
+
+    run = pipeline.train("bkg.h5", "runs/mine", signals=["ato4l.h5"])   # float + quantized QKeras models
+    conv = pipeline.convert(run, score="kl")       # golden FixedPointModel + hls4ml project, C-sim checked
+    trigger = pipeline.trigger(run, "kl")          # the golden trigger: trigger(events) -> score codes
+    pipeline.rtl(run, score="kl", clock="200MHz")  # da4ml Verilog, latency, yosys resources
+    summary = pipeline.verify(run)                 # QKeras, hls4ml C-sim and RTL == golden, as integers
+    pipeline.rates(run, data=["zb.h5"], signals=["ato4l.h5"], target_rates=["1kHz"])
+    pipeline.report(run)                           # runs/mine/report.html
+
+Each step reads and writes the run directory (:class:`l1ad.rundir.RunDir` owns its paths); ``open_run``
+opens one written earlier. Importing this package does not import TensorFlow or hls4ml.
+"""
+
+from l1ad.pipeline.firmware import Conversion, RTLResult, convert, rtl
+from l1ad.pipeline.fixed import extract, fixed_model, trigger
+from l1ad.pipeline.rates import rates
+from l1ad.pipeline.report import report
+from l1ad.pipeline.training import open_run, train
+from l1ad.pipeline.verification import verify
+
+__all__ = [
+    "Conversion",
+    "RTLResult",
+    "convert",
+    "extract",
+    "fixed_model",
+    "open_run",
+    "rates",
+    "report",
+    "rtl",
+    "train",
+    "trigger",
+    "verify",
+]

@@ -1,0 +1,52 @@
+"""The fixed-point models of a run: extracted from its QKeras encoder, converted (``fixed/<score>``), and the
+golden trigger built from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from l1ad.fixed.extract import extract_fixed_model, run_input_fixed_format
+from l1ad.fixed.model import FixedPointModel
+from l1ad.models.store import Run
+from l1ad.trigger import Trigger
+
+__all__ = ["extract", "fixed_model", "trigger"]
+
+
+def extract(run: Run, score: str = "kl", **score_options: Any) -> FixedPointModel:
+    """The FixedPointModel of the run's deployable QKeras encoder, with ``score``."""
+    if not run.deployable:
+        raise ValueError(f"{run.path}: the run's encoder is not deployable (config.json deployable=false)")
+    return extract_fixed_model(
+        run.encoder,
+        run_input_fixed_format(run.input_format),
+        score=score,
+        name=run.dir.name,
+        variational=run.config.variational,
+        **score_options,
+    )
+
+
+def fixed_model(run: Run, score: str = "kl") -> FixedPointModel:
+    """The run's FixedPointModel for ``score``: the converted one (``l1ad convert``) if present, else extracted."""
+    saved = run.dir.fixed_dir(score)
+    if (saved / "model.json").is_file():
+        return FixedPointModel.load(saved)
+    return extract(run, score)
+
+
+def trigger(run: Run, score: str | None = None) -> Trigger:
+    """The golden trigger of a converted run: its input format + ``fixed/<score>`` (the only one present, or
+    ``kl`` among several, when ``score`` is None)."""
+    present = run.dir.fixed_scores()
+    if score is None:
+        if not present:
+            raise FileNotFoundError(f"{run.path}: no fixed-point model in the run directory (run `l1ad convert`)")
+        if len(present) > 1 and "kl" not in present:
+            raise ValueError(f"{run.path}: several scores {present}; choose one")
+        score = present[0] if len(present) == 1 else "kl"
+    elif score not in present:
+        raise FileNotFoundError(
+            f"{run.dir.fixed_dir(score)}: no fixed-point model for score {score!r} (run `l1ad convert {run.path}`)"
+        )
+    return Trigger(FixedPointModel.load(run.dir.fixed_dir(score)), run.input_format)

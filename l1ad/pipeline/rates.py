@@ -1,0 +1,97 @@
+"""Rate emulation of a converted run: thresholds for target rates with the golden model, signal efficiencies,
+the baseline menu's pure rate; writes the run's rates.json and histograms."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from l1ad.data.adc2021 import sample_name
+from l1ad.data.atomic import write_text_atomic
+from l1ad.models.store import Run
+from l1ad.pipeline.fixed import trigger
+from l1ad.rates.emulate import DEFAULT_TARGET_RATES_HZ, ScoreFunction, collision_frequency, format_rate, parse_rate
+from l1ad.rates.menu import BaselineMenu
+from l1ad.rates.stream import DEFAULT_CHUNK_SIZE, SampleHistograms, dask_histograms, stream_histograms
+from l1ad.rates.summary import BACKGROUND, save_histograms, summarize
+
+__all__ = ["rates", "histograms_for"]
+
+
+def histograms_for(
+    files: list[Path],
+    scorer: ScoreFunction,
+    menu: BaselineMenu | None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    dask_scheduler: str | None = None,
+    use_dask: bool = False,
+    progress: bool = True,
+    desc: str = "",
+) -> SampleHistograms:
+    """Score and histogram the events of ``files`` in chunks (or with ``dask.bag`` when ``use_dask``)."""
+    if use_dask:
+        return dask_histograms(files, scorer, menu, chunk_size, scheduler=dask_scheduler, progress=progress)
+    return stream_histograms(files, scorer, menu, chunk_size, progress=progress, desc=desc)
+
+
+def rates(
+    run: Run,
+    data: Sequence[Path],
+    signals: Sequence[Path] = (),
+    target_rates: Sequence[float | str] | None = None,
+    score: str | None = None,
+    bunches: int | None = None,
+    menu: BaselineMenu | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    use_dask: bool = False,
+    dask_scheduler: str | None = "processes",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Histogram the background (the L1 input stream) and each signal with the run's golden trigger; return
+    and write (``rates.json`` + histograms) thresholds for ``target_rates`` (Hz, or strings like '1kHz'),
+    rates, efficiencies and, with a ``menu``, pure rates and efficiency gains."""
+    scorer = trigger(run, score)
+    f_coll = collision_frequency(bunches)
+    targets = [parse_rate(t) for t in (target_rates or DEFAULT_TARGET_RATES_HZ)]
+    names = [sample_name(p) for p in signals]
+    if len(set(names)) != len(names) or BACKGROUND in names:
+        raise ValueError(f"signal sample names must be unique and not '{BACKGROUND}': {names}")
+    for target in targets:  # fail before the long part
+        if target >= f_coll:
+            raise ValueError(
+                f"target rate {format_rate(target)} is not below the collision frequency {format_rate(f_coll)}"
+            )
+    fmt = scorer.output_format
+
+    def histogram(files: list[Path], desc: str) -> SampleHistograms:
+        return histograms_for(files, scorer, menu, chunk_size, dask_scheduler, use_dask, progress, desc)
+
+    start = time.perf_counter()
+    background = histogram(list(data), BACKGROUND)
+    hists = {name: histogram([path], name) for name, path in zip(names, signals, strict=True)}
+    elapsed = time.perf_counter() - start
+    summary = summarize(background, hists, targets, f_coll, menu, fmt.lsb)
+    n_total = background.n_events + sum(s.n_events for s in hists.values())
+    summary.update(
+        score={
+            "kind": scorer.kind,
+            "fixed_model": str(run.dir.fixed_dir(scorer.kind)),
+            "output_format": fmt.to_dict(),
+            "lsb": fmt.lsb,
+        },
+        n_bunches=bunches,
+        files={BACKGROUND: [str(p) for p in data], **{n: [str(p)] for n, p in zip(names, signals, strict=True)}},
+        histograms=run.dir.rates_histograms_npz.name,
+        timing={
+            "seconds": elapsed,
+            "events": n_total,
+            "events_per_s": n_total / elapsed if elapsed > 0 else None,
+            "backend": f"dask ({dask_scheduler})" if use_dask else "in-process stream",
+        },
+    )
+    save_histograms(run.dir.rates_histograms_npz, {BACKGROUND: background, **hists})
+    write_text_atomic(run.dir.rates_json, json.dumps(summary, indent=1, sort_keys=False) + "\n")
+    return summary
