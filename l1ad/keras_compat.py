@@ -56,7 +56,7 @@ def is_verbose() -> bool:
 
 
 # absl / TensorFlow C++ log line: severity, MMDD, time, thread id, source file:line]
-_ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ ([^:\s]+):\d+\] ")
+_ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ ([^:\s]+):\d+\] ")
 _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 _CUDA_SOURCE = re.compile(r"cuda|cudart|cudnn|cublas|cufft|cusolver|cusparse|nvptx|gpu", re.IGNORECASE)
 
