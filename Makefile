@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_ARGS ?=
 
-.PHONY: demo test test-slow env sysdeps clean
+.PHONY: demo test test-slow lint env sysdeps clean
 
 demo: env
 	$(BIN)/l1ad demo $(DEMO_ARGS)
@@ -15,6 +15,11 @@ test: env
 
 test-slow: env
 	$(BIN)/python -m pytest -m slow
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 env: $(STAMP) sysdeps
 

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Anomaly detection for the Level-1 trigger: events -> quantized (V)AE -> golden / HLS / RTL -> rates.",
     )
     parser.add_argument("--version", action="version", version=f"l1ad {__version__}")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's C++ log and CUDA-probe lines (hidden by default)"
+    )
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for verb, help_text in VERBS.items():
         if is_implemented(verb):
@@ -67,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not is_implemented(args.verb):
         print(f"l1ad {args.verb}: not implemented yet", file=sys.stderr)
         return 2
+    if args.verbose:
+        from l1ad import keras_compat
+
+        keras_compat.set_verbose(True)
     module = importlib.import_module(command_module_name(args.verb))
     try:
         return int(module.run(args) or 0)

@@ -24,8 +24,12 @@ def use_style() -> None:
 
 
 def label(ax: plt.Axes, text: str = "Simulation") -> None:
-    """The experiment-style label of every l1ad figure."""
-    hep.label.exp_label(exp="l1ad", text=text, ax=ax, rlabel="")
+    """The experiment-style label of every l1ad figure: "l1ad" in bold, then ``text`` as given.
+
+    ``llabel`` is used verbatim; mplhep's ``text=`` would get "Simulation " prepended (``data=False``), which
+    made every figure read "l1ad Simulation Simulation".
+    """
+    hep.label.exp_label(exp="l1ad", llabel=text, ax=ax, rlabel="")
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 100) -> Path:

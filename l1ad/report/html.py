@@ -3,14 +3,20 @@
 Sections appear when their inputs exist: rates (``rates.json`` + ``rates_histograms.npz`` from
 ``l1ad rates``), offline scores (``scores/<sample>.npz`` from training), the verification summary
 (``verify.json``, rendered generically: whatever keys the verification stages wrote), the run configuration.
+
+Numbers are shown to about 3 significant digits (integers as integers, a value with an error to the error's
+precision), and keys that carry a unit by name (``seconds``, ``*_s``, ``*_ns``, ``*_cycles``, ``*_hz``,
+``*_mhz``, ``efficiency``, ``lut`` ...) are shown with the unit in the header (:func:`key_label`).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +42,110 @@ def _read_json(path: Path) -> Any | None:
         raise ValueError(f"{path}: not valid JSON: {exc}") from exc
 
 
-def _esc(value: Any) -> str:
-    if isinstance(value, float):
-        return html.escape(f"{value:.6g}")
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def format_number(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits: integers (and integral floats below 10^6) as integers,
+    plain decimals from 10^-3 to 10^6, scientific notation outside; no trailing zeros."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    x = float(value)
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    if x.is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    x = float(f"{x:.{digits - 1}e}")  # rounded to the significant digits
+    magnitude = math.floor(math.log10(abs(x)))
+    if magnitude < -3 or magnitude >= 6:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        return f"{_strip_zeros(mantissa)}e{int(exponent)}"
+    return _strip_zeros(f"{x:.{max(digits - 1 - magnitude, 0)}f}")
+
+
+def _strip_zeros(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_with_error(value: float, error: float, error_digits: int = 2) -> str:
+    """``value ± error``, the error to ``error_digits`` significant digits and the value to the same decimal
+    place (``493.3, 81.2`` -> ``493 ± 81``); an error of 0 or NaN leaves the value to 3 significant digits."""
+    if not (math.isfinite(value) and math.isfinite(error)) or error <= 0:
+        return f"{format_number(value)} ± {format_number(error)}"
+    decimals = error_digits - 1 - math.floor(math.log10(error))
+    error = round(error, decimals)
+    decimals = error_digits - 1 - math.floor(math.log10(error))  # 0.099 -> 0.1 has one digit less
+    places = max(decimals, 0)
+    return f"{round(value, decimals):.{places}f} ± {round(error, decimals):.{places}f}"
+
+
+# key suffix -> (unit, scale): keys named after their unit are shown as "<stem> [unit]"
+_UNIT_SUFFIXES: tuple[tuple[str, str, float], ...] = (
+    ("_per_second", "/s", 1.0),
+    ("_per_s", "/s", 1.0),
+    ("_seconds", "s", 1.0),
+    ("_s", "s", 1.0),
+    ("_ms", "ms", 1.0),
+    ("_ns", "ns", 1.0),
+    ("_cycles", "cycles", 1.0),
+    ("_mhz", "MHz", 1.0),
+    ("_khz", "kHz", 1.0),
+    ("_percent", "%", 1.0),
+    ("_pct", "%", 1.0),
+    ("_efficiency", "%", 100.0),
+)
+_RESOURCES = {"lut", "ff", "dsp", "bram", "carry", "lutram", "uram"}
+
+
+def key_label(key: str, values: Sequence[Any] = ()) -> tuple[str, float]:
+    """(header text, factor for the numbers) of a JSON key whose numeric ``values`` are shown under it.
+
+    ``seconds`` -> ``time [s]``, ``latency_ns`` -> ``latency [ns]``, ``events_per_s`` -> ``events/s``,
+    ``rate_hz`` -> ``rate [kHz]`` (Hz, kHz or MHz by the largest value), ``efficiency`` -> ``efficiency [%]``
+    (x 100), ``lut`` -> ``LUT``. Keys without a unit, or whose values are not numbers, are left as they are.
+    """
+    numbers = [abs(float(v)) for v in values if _is_number(v)]
+    if not numbers or any(not (_is_number(v) or v is None) for v in values):
+        return key, 1.0
+    k = key.lower()
+    if k in _RESOURCES:
+        return k.upper(), 1.0
+    if k == "seconds":
+        return "time [s]", 1.0
+    if k == "efficiency":
+        return "efficiency [%]", 100.0
+    if k.endswith("_hz"):
+        largest = max(numbers)
+        unit, scale = ("MHz", 1e-6) if largest >= 1e6 else ("kHz", 1e-3) if largest >= 1e3 else ("Hz", 1.0)
+        return f"{_stem(key, '_hz')} [{unit}]", scale
+    for suffix, unit, scale in _UNIT_SUFFIXES:
+        if k.endswith(suffix) and len(k) > len(suffix):
+            stem = _stem(key, suffix)
+            return (f"{stem}{unit}" if unit == "/s" else f"{stem} [{unit}]"), scale
+    return key, 1.0
+
+
+def _stem(key: str, suffix: str) -> str:
+    return re.sub(r"_+", " ", key[: -len(suffix)]).strip()
+
+
+def _esc(value: Any, scale: float = 1.0) -> str:
+    if _is_number(value):
+        if scale != 1.0:
+            value = float(value) * scale
+        return html.escape(format_number(value))
     return html.escape(str(value))
+
+
+def _key_cell(key: Any, values: Sequence[Any], tag: str = "td") -> tuple[str, float]:
+    """A header cell for ``key`` (unit named, raw key as tooltip) and the factor for its numbers."""
+    text, scale = key_label(str(key), values)
+    title = f' title="{html.escape(str(key))}"' if text != str(key) else ""
+    cls = ' class="k"' if tag == "td" else ""
+    return f"<{tag}{cls}{title}>{html.escape(text)}</{tag}>", scale
 
 
 def _status_class(key: str, value: Any) -> str:
@@ -56,34 +162,36 @@ def _status_class(key: str, value: Any) -> str:
     return ""
 
 
-def render_value(value: Any, key: str = "") -> str:
-    """Any JSON value as HTML: mappings as key/value tables, lists of mappings as tables, scalars as text."""
+def render_value(value: Any, key: str = "", scale: float = 1.0) -> str:
+    """Any JSON value as HTML: mappings as key/value tables, lists of mappings as tables, scalars as text;
+    numbers to ~3 significant digits, units named in the keys (:func:`key_label`)."""
     if isinstance(value, Mapping):
         if not value:
             return "<i>empty</i>"
-        rows = "".join(
-            f'<tr><td class="k">{_esc(k)}</td><td class="{_status_class(str(k), v)}">'
-            f"{render_value(v, str(k))}</td></tr>"
-            for k, v in value.items()
-        )
-        return f"<table>{rows}</table>"
+        rows = []
+        for k, v in value.items():
+            cell, factor = _key_cell(k, [v])
+            rows.append(f'<tr>{cell}<td class="{_status_class(str(k), v)}">{render_value(v, str(k), factor)}</td></tr>')
+        return f"<table>{''.join(rows)}</table>"
     if isinstance(value, list):
         if value and all(isinstance(v, Mapping) for v in value):
             cols = list(dict.fromkeys(k for v in value for k in v))
-            head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
+            heads = [_key_cell(c, [v[c] for v in value if c in v], tag="th") for c in cols]
+            head = "".join(cell for cell, _ in heads)
             body = "".join(
                 "<tr>"
                 + "".join(
-                    f'<td class="{_status_class(c, v.get(c))}">{render_value(v.get(c, ""), c)}</td>' for c in cols
+                    f'<td class="{_status_class(c, v.get(c))}">{render_value(v.get(c, ""), c, factor)}</td>'
+                    for c, (_, factor) in zip(cols, heads, strict=True)
                 )
                 + "</tr>"
                 for v in value
             )
             return f"<table><tr>{head}</tr>{body}</table>"
         if len(value) > 20:
-            return _esc(", ".join(map(str, value[:20])) + f", ... ({len(value)} entries)")
-        return _esc(", ".join(_esc(v) if isinstance(v, float) else str(v) for v in value))
-    return _esc(value)
+            return _esc(", ".join(_esc(v, scale) for v in value[:20]) + f", ... ({len(value)} entries)")
+        return _esc(", ".join(_esc(v, scale) for v in value))
+    return _esc(value, scale)
 
 
 def _rates_section(rates: Mapping[str, Any]) -> str:
@@ -97,18 +205,18 @@ def _rates_section(rates: Mapping[str, Any]) -> str:
     for t in rates.get("targets", []):
         value = t.get("threshold_value")
         cells = [
-            f"{t['target_hz'] / 1e3:g}",
+            format_number(t["target_hz"] / 1e3),
             str(t["threshold"]),
-            "-" if value is None else f"{value:.6g}",
-            f"{t['rate_hz'] / 1e3:.4g} ± {t['rate_err_hz'] / 1e3:.2g}",
+            "-" if value is None else format_number(value),
+            format_with_error(t["rate_hz"] / 1e3, t["rate_err_hz"] / 1e3),
         ]
         if has_pure:
-            cells.append(f"{t['pure_rate_hz'] / 1e3:.4g} ± {t['pure_rate_err_hz'] / 1e3:.2g}")
+            cells.append(format_with_error(t["pure_rate_hz"] / 1e3, t["pure_rate_err_hz"] / 1e3))
         for s in signals:
             e = t["signals"][s]
-            cells.append(f"{100 * e['efficiency']:.3g} ± {100 * e['efficiency_err']:.2g}")
+            cells.append(format_with_error(100 * e["efficiency"], 100 * e["efficiency_err"]))
         if has_pure:
-            cells += [f"{100 * t['signals'][s].get('gain', float('nan')):.3g}" for s in signals]
+            cells += [format_number(100 * t["signals"][s].get("gain", float("nan"))) for s in signals]
         rows.append(cells)
     table = (
         "<table><tr>"
@@ -121,19 +229,20 @@ def _rates_section(rates: Mapping[str, Any]) -> str:
     score = rates.get("score", {})
     parts = [
         f"<p>Score <b>{_esc(score.get('kind', '?'))}</b> (golden model, integer codes; selection "
-        f"score &gt; threshold), f<sub>coll</sub> = {f_coll / 1e6:.5g} MHz.</p>",
+        f"score &gt; threshold), f<sub>coll</sub> = {format_number(f_coll / 1e6, 5)} MHz.</p>",
         table,
     ]
     if "menu" in rates:
         menu = rates["menu"]
         mrows = "".join(
-            f"<tr><td class='k'>{_esc(n)}</td><td>{r['rate_hz'] / 1e3:.4g} ± {r['rate_err_hz'] / 1e3:.2g}</td></tr>"
+            f"<tr><td class='k'>{_esc(n)}</td>"
+            f"<td>{format_with_error(r['rate_hz'] / 1e3, r['rate_err_hz'] / 1e3)}</td></tr>"
             for n, r in menu["rates"].items()
         )
         parts.append(f"<h3>Baseline menu</h3><table><tr><th>seed</th><th>rate [kHz]</th></tr>{mrows}</table>")
         parts.append(
             "<p>Menu signal efficiency: "
-            + ", ".join(f"{_esc(s)} {100 * e:.3g}%" for s, e in menu.get("signal_efficiency", {}).items())
+            + ", ".join(f"{_esc(s)} {format_number(100 * e)} %" for s, e in menu.get("signal_efficiency", {}).items())
             + "</p>"
         )
     parts.append("<h3>Samples</h3>" + render_value(rates.get("samples", {})))
