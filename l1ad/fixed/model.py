@@ -41,7 +41,7 @@ class DenseLayer:
     weight_format: FixedFormat
     bias: np.ndarray  # int64 (n_out,)
     bias_format: FixedFormat
-    activation: Literaspec[relu, linear]
+    activation: Literal["relu", "linear"]
     output_format: FixedFormat
 
     def __post_init__(self) -> None:
