@@ -24,6 +24,7 @@ VERBS: dict[str, str] = {
     "rtl": "generate the RTL (da4ml) of a run's encoder + score",
     "verify": "check QKeras, golden model, hls4ml C-sim and RTL simulation are bit-exact",
     "rates": "emulate L1 rates: thresholds for target rates, signal efficiencies, pure rates",
+    "evaluate": "physics benchmark: trigger scores beside simple baselines and a supervised bound",
     "analyze": "offline analysis: metrics, CWoLa hunting, QUAK, density estimation, bump hunts",
     "demo": "run the whole chain on an embedded default (no downloads)",
 }

@@ -14,6 +14,7 @@ A run is ``runs/<name>/`` plus the firmware generated from it elsewhere::
                                                 design/, sim_build/, vectors.npz
       verify.json                               bit-exactness of every stage
       rates.json, rates_histograms.npz          rate emulation
+      evaluation.json                           physics benchmark (``l1ad evaluate``)
       report.html, report_files/                the report
     <hls_root>/<name>-<score>/                  hls4ml project (default hls_projects/)
     <rtl_root>/<name>-<score>/                  RTL from ``l1ad rtl`` (default firmware/generated/)
@@ -159,6 +160,10 @@ class RunDir:
     @property
     def rates_histograms_npz(self) -> Path:
         return self.path / "rates_histograms.npz"
+
+    @property
+    def evaluation_json(self) -> Path:
+        return self.path / "evaluation.json"
 
     @property
     def report_html(self) -> Path:

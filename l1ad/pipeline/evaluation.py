@@ -1,0 +1,189 @@
+"""The physics benchmark of trained runs (``l1ad evaluate``): the deployed trigger scores (quantized, as the
+golden model computes them), the float model's scores, simple baselines and a supervised upper bound, on the
+same independent test events, averaged over runs (training seeds).
+
+Works on any ADC2021-layout files (generated or the public data set). Writes ``evaluation.json`` and
+``evaluation.md`` (the tables) into the output folder and each run's own ``evaluation.json`` (its report shows
+it), plus ROC figures.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from l1ad.analysis import evaluation
+from l1ad.analysis.baselines import BASELINES, baseline_scores
+from l1ad.data import adc2021
+from l1ad.data.atomic import write_text_atomic
+from l1ad.fixed import scores as score_registry
+from l1ad.models.store import Run
+from l1ad.pipeline.fixed import fixed_model
+from l1ad.trigger import Trigger
+
+__all__ = ["evaluate", "read_events", "model_scores", "QUANTIZED", "FLOAT"]
+
+QUANTIZED = "{} (quantized)"
+FLOAT = "{} (float)"
+SUPERVISED = "supervised BDT"
+
+
+def read_events(files: Sequence[Path], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Events and weights of ``files`` concatenated; a clear error for a missing, empty or malformed file."""
+    if not files:
+        raise ValueError(f"no {what} files given")
+    events, weights = [], []
+    for path in files:
+        ev = adc2021.read_particles(path)
+        if len(ev) == 0:
+            raise ValueError(f"{path}: the {what} file holds no events")
+        events.append(ev)
+        weights.append(adc2021.read_weights(path))
+    return np.concatenate(events), np.concatenate(weights)
+
+
+def model_scores(run: Run, events: np.ndarray, kinds: Sequence[str]) -> dict[str, np.ndarray]:
+    """The run's quantized firmware scores (golden model, as score values) and its float model's scores."""
+    out: dict[str, np.ndarray] = {}
+    codes = None
+    for kind in kinds:
+        trig = Trigger(fixed_model(run, kind), run.input_format)
+        codes = trig.codes(events) if codes is None else codes
+        out[QUANTIZED.format(kind)] = trig.values(trig.score_codes(codes))
+    if run.float_model is not None:
+        floats = run.score(events, quantized=False)
+        for kind in [*kinds, "mse"]:
+            if kind in floats:
+                out[FLOAT.format(kind)] = floats[kind]
+    return out
+
+
+def _training_background(run: Run) -> Path | None:
+    files = run.metadata.get("data_files", {}) if run.dir.metadata_json.is_file() else {}
+    entry = files.get("background")
+    path = Path(entry["path"] if isinstance(entry, dict) else entry) if entry else None
+    return path if path is not None and path.is_file() else None
+
+
+def evaluate(
+    runs: Sequence[Run],
+    background: Sequence[Path],
+    signals: Sequence[Path],
+    out: Path,
+    fprs: Sequence[float] = evaluation.FPRS,
+    kinds: Sequence[str] | None = None,
+    supervised_background: Path | None = None,
+    supervised: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Benchmark ``runs`` (one per training seed) on independent test ``background`` and ``signals`` files.
+
+    ``kinds``: firmware scores to evaluate (default: every registered score the encoders have);
+    ``supervised_background``: background events for the supervised bound (default: the first run's training
+    file, which is independent of the test files); ``supervised=False`` skips the bound.
+    """
+    say = progress or (lambda _msg: None)
+    if not runs:
+        raise ValueError("evaluate needs at least one run")
+    t0 = time.perf_counter()
+    bkg_events, bkg_w = read_events(background, "background")
+    names = [adc2021.sample_name(p) for p in signals]
+    if len(set(names)) != len(names):
+        raise ValueError(f"signal sample names must be unique: {names}")
+    sig_events = {name: read_events([p], f"signal {name}") for name, p in zip(names, signals, strict=True)}
+    for f in fprs:
+        if f * len(bkg_events) < evaluation.MIN_PASSING:
+            say(
+                f"note: FPR {f:g} needs >= {evaluation.MIN_PASSING / f:.0f} background events; "
+                f"the {len(bkg_events)} given cannot resolve it (reported as n/a)"
+            )
+    variational = all(run.config.variational for run in runs)
+    kinds = list(kinds or score_registry.names(variational))
+
+    say(f"baselines on {len(bkg_events)} background events and {len(names)} signals")
+    bkg_base = evaluation.Sample(baseline_scores(bkg_events), bkg_w)
+    sig_base = {n: evaluation.Sample(baseline_scores(ev), w) for n, (ev, w) in sig_events.items()}
+    baseline_table = evaluation.score_table(bkg_base, sig_base, fprs)
+
+    per_seed = []
+    for run in runs:
+        say(f"scores of {run.path}")
+        bkg = evaluation.Sample(model_scores(run, bkg_events, kinds), bkg_w)
+        sigs = {n: evaluation.Sample(model_scores(run, ev, kinds), w) for n, (ev, w) in sig_events.items()}
+        table = evaluation.score_table(bkg, sigs, fprs)
+        per_seed.append(table)
+        write_text_atomic(run.dir.evaluation_json, _json({"scores": table, "baselines": baseline_table}))
+    summary_scores = evaluation.mean_over_seeds(per_seed)
+    summary_scores.update(evaluation.mean_over_seeds([baseline_table]))
+
+    supervised_result: dict[str, Any] = {}
+    train_path = supervised_background or _training_background(runs[0])
+    if supervised and train_path is None:
+        supervised_result["skipped"] = "no background file for the supervised bound (--supervised-background)"
+    elif supervised and train_path is not None:
+        say(f"supervised bound (boosted trees, training background {train_path})")
+        train_ev, train_w = read_events([train_path], "supervised training background")
+        flat_test = adc2021.to_flat(bkg_events)
+        row: dict[str, Any] = {}
+        for name, (ev, _) in sig_events.items():
+            row[name] = evaluation.supervised_bound(
+                adc2021.to_flat(train_ev), flat_test, bkg_w, adc2021.to_flat(ev), fprs, background_train_weights=train_w
+            )
+        keys = [k for k in next(iter(row.values())) if k.startswith(("auc", "tpr")) and not k.endswith("_sem")]
+        row["mean_over_signals"] = {k: _mean([row[n].get(k) for n in names]) for k in keys}
+        summary_scores[SUPERVISED] = row
+        supervised_result["training_background"] = str(train_path)
+
+    best = {
+        key: evaluation.best_baseline(summary_scores, list(BASELINES), key)
+        for key in ["auc", *[f"tpr@{f:g}" for f in fprs]]
+    }
+    result = {
+        "runs": [str(r.path) for r in runs],
+        "background": {
+            "files": [str(p) for p in background],
+            "events": int(len(bkg_events)),
+            "sum_weights": float(bkg_w.sum()),
+        },
+        "signals": {
+            n: {"file": str(p), "events": int(len(sig_events[n][0]))} for n, p in zip(names, signals, strict=True)
+        },
+        "fprs": list(fprs),
+        "min_passing": evaluation.MIN_PASSING,
+        "kinds": kinds,
+        "baselines": list(BASELINES),
+        "best_baseline": best,
+        "supervised": supervised_result,
+        "scores": summary_scores,
+        "per_seed": per_seed,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "evaluation.json", _json(result))
+    write_text_atomic(out / "evaluation.md", evaluation.format_table(summary_scores, names, fprs) + "\n")
+    return result
+
+
+def _mean(values: list[Any]) -> float | None:
+    ok = [v for v in values if v is not None]
+    return float(np.mean(ok)) if ok and len(ok) == len(values) else None
+
+
+def _json(payload: dict[str, Any]) -> str:
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, float) and not np.isfinite(obj):
+            return None
+        if isinstance(obj, dict):
+            return {str(k): clean(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [clean(v) for v in obj]
+        if isinstance(obj, np.generic):
+            return clean(obj.item())
+        return obj
+
+    return json.dumps(clean(payload), indent=1) + "\n"
