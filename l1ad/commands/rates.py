@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MENU.json|yaml",
         help="baseline menu thresholds (default: l1ad.rates.menu.BaselineMenu defaults)",
     )
+    parser.add_argument(
+        "--menu-budget",
+        type=rate_argument,
+        default=None,
+        metavar="RATE",
+        help="scale the menu's thresholds together so that it takes at most RATE of the input stream (e.g. 100kHz)",
+    )
     parser.add_argument("--no-menu", action="store_true", help="skip the baseline menu and pure rates")
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="events per chunk")
     parser.add_argument(
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         score=args.score,
         bunches=args.bunches,
         menu=menu,
+        menu_budget=args.menu_budget,
         chunk_size=args.chunk_size,
         use_dask=args.dask,
         dask_scheduler=None if args.scheduler == "none" else args.scheduler,

@@ -14,6 +14,7 @@ from l1ad.data.atomic import write_text_atomic
 from l1ad.models.store import Run
 from l1ad.pipeline.fixed import trigger
 from l1ad.rates.emulate import DEFAULT_TARGET_RATES_HZ, ScoreFunction, collision_frequency, format_rate, parse_rate
+from l1ad.rates.budget import fit_menu_to_budget
 from l1ad.rates.menu import BaselineMenu
 from l1ad.rates.stream import DEFAULT_CHUNK_SIZE, SampleHistograms, dask_histograms, stream_histograms
 from l1ad.rates.summary import BACKGROUND, save_histograms, summarize
@@ -45,6 +46,7 @@ def rates(
     score: str | None = None,
     bunches: int | None = None,
     menu: BaselineMenu | None = None,
+    menu_budget: float | str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     use_dask: bool = False,
     dask_scheduler: str | None = "processes",
@@ -52,7 +54,8 @@ def rates(
 ) -> dict[str, Any]:
     """Histogram the background (the L1 input stream) and each signal with the run's golden trigger; return
     and write (``rates.json`` + histograms) thresholds for ``target_rates`` (Hz, or strings like '1kHz'),
-    rates, efficiencies and, with a ``menu``, pure rates and efficiency gains."""
+    rates, efficiencies and, with a ``menu``, pure rates and efficiency gains. ``menu_budget`` (Hz or e.g.
+    '100kHz') first scales the menu's thresholds so that its rate on ``data`` is at most that budget."""
     scorer = trigger(run, score)
     f_coll = collision_frequency(bunches)
     targets = [parse_rate(t) for t in (target_rates or DEFAULT_TARGET_RATES_HZ)]
@@ -64,6 +67,12 @@ def rates(
             raise ValueError(
                 f"target rate {format_rate(target)} is not below the collision frequency {format_rate(f_coll)}"
             )
+    budget = None
+    if menu_budget is not None:
+        if menu is None:
+            raise ValueError("a menu budget needs a menu (drop --no-menu)")
+        budget = fit_menu_to_budget(menu, list(data), parse_rate(menu_budget), f_coll, chunk_size)
+        menu = budget.menu
     fmt = scorer.output_format
 
     def histogram(files: list[Path], desc: str) -> SampleHistograms:
@@ -74,6 +83,8 @@ def rates(
     hists = {name: histogram([path], name) for name, path in zip(names, signals, strict=True)}
     elapsed = time.perf_counter() - start
     summary = summarize(background, hists, targets, f_coll, menu, fmt.lsb)
+    if budget is not None:
+        summary["menu"]["budget"] = budget.to_dict()
     n_total = background.n_events + sum(s.n_events for s in hists.values())
     summary.update(
         score={

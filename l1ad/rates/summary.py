@@ -95,6 +95,12 @@ def format_table(summary: Mapping[str, Any]) -> str:
         )
     if "menu" in summary:
         m = summary["menu"]["rates"]["menu"]
+        if "budget" in summary["menu"]:
+            b = summary["menu"]["budget"]
+            text.append(
+                f"baseline menu scaled by {b['scale']:.3g} to the budget {format_rate(b['budget_hz'])}: "
+                + ", ".join(summary["menu"]["rates"])
+            )
         text.append(
             f"baseline menu: {format_rate(m['rate_hz'])} ± {format_rate(m['rate_err_hz'])}; signal "
             "efficiency " + ", ".join(f"{s} {100 * e:.3g}%" for s, e in summary["menu"]["signal_efficiency"].items())
