@@ -13,7 +13,8 @@ A run is ``runs/<name>/`` plus the firmware generated from it elsewhere::
       rtl/<score>/                              rtl.json (``l1ad rtl``), and the verification work area:
                                                 design/, sim_build/, vectors.npz
       verify.json                               bit-exactness of every stage
-      rates.json, rates_histograms.npz          rate emulation
+      rates.json, rates_histograms.npz,         rate emulation; the best simple baseline's histograms
+      rates_baselines.npz
       evaluation.json                           physics benchmark (``l1ad evaluate``)
       report.html, report_files/                the report
     <hls_root>/<name>-<score>/                  hls4ml project (default hls_projects/)
@@ -160,6 +161,10 @@ class RunDir:
     @property
     def rates_histograms_npz(self) -> Path:
         return self.path / "rates_histograms.npz"
+
+    @property
+    def rates_baselines_npz(self) -> Path:
+        return self.path / "rates_baselines.npz"
 
     @property
     def evaluation_json(self) -> Path:

@@ -129,3 +129,14 @@ def test_evaluate_bad_inputs(tiny, tmp_path, capsys):
     assert "wrong.h5" in err and "(5, 18, 4)" in err
     assert cli.main([*base, "--background", str(tmp_path / "nope.h5"), "--signals", str(sig)]) == 1
     assert "nope.h5" in capsys.readouterr().err
+
+
+def test_report_shows_the_benchmark(tiny):
+    from l1ad.pipeline import report
+
+    d, run, test, sig = tiny
+    if not (run / "evaluation.json").is_file():
+        argv = ["evaluate", str(run), "--background", str(test), "--signals", str(sig), "--out", str(d / "b2")]
+        assert cli.main([*argv, "--fpr", "1e-2", "--no-supervised"]) == 0
+    page = report(open_run(run)).read_text()
+    assert "Physics benchmark" in page and "n_leptons" in page and "kl (quantized)" in page

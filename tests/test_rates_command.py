@@ -146,3 +146,16 @@ def test_run_trigger_is_the_golden_model(run_and_data):
     scorer = trigger(open_run(run))
     assert isinstance(scorer, Trigger) and scorer.kind == "kl"
     np.testing.assert_array_equal(scorer(bkg[:200]), golden_score(random_encoder(), fmt.to_codes(bkg[:200])))
+
+
+def test_rates_compare_simple_baselines(run_and_data):
+    run, data, _, _ = run_and_data
+    argv = ["rates", str(run), "--data", str(data["bkg"]), "--signals", str(data["Ato4l"]), "--quiet"]
+    assert cli.main([*argv, "--target-rate", "400kHz"]) == 0
+    base = json.loads((run / "rates.json").read_text())["baselines"]
+    assert set(base["table"]) == {"n_leptons", "lepton_pt_sum", "ht", "met", "n_objects", "leading_pt"}
+    means = {n: row["mean_efficiency"] for n, row in base["table"].items()}
+    assert base["best"] == max(means, key=means.get) and base["rate_hz"] == 4e5
+    assert (run / "rates_baselines.npz").is_file()
+    page = (run / "report.html").read_text()
+    assert "Simple baselines at 400 kHz" in page and "(best)" in page

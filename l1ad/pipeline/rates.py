@@ -9,17 +9,66 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from l1ad.data.adc2021 import sample_name
+import numpy as np
+
+from l1ad.analysis import metrics
+from l1ad.analysis.baselines import BASELINES, baseline_scores
+from l1ad.data.adc2021 import iter_chunks, read_weights, sample_name
 from l1ad.data.atomic import write_text_atomic
 from l1ad.models.store import Run
 from l1ad.pipeline.fixed import trigger
-from l1ad.rates.emulate import DEFAULT_TARGET_RATES_HZ, ScoreFunction, collision_frequency, format_rate, parse_rate
 from l1ad.rates.budget import fit_menu_to_budget
+from l1ad.rates.emulate import DEFAULT_TARGET_RATES_HZ, ScoreFunction, collision_frequency, format_rate, parse_rate
 from l1ad.rates.menu import BaselineMenu
 from l1ad.rates.stream import DEFAULT_CHUNK_SIZE, SampleHistograms, dask_histograms, stream_histograms
-from l1ad.rates.summary import BACKGROUND, save_histograms, summarize
+from l1ad.rates.summary import BACKGROUND, save_baseline_histograms, save_histograms, summarize
 
-__all__ = ["rates", "histograms_for"]
+__all__ = ["rates", "histograms_for", "baseline_values", "compare_baselines"]
+
+#: Per sample and baseline: the distinct values, their summed weights and squared weights (the histogram form
+#: the report's plots take).
+BaselineHists = dict[str, dict[str, dict[str, np.ndarray]]]
+
+
+def baseline_values(
+    files: Sequence[Path], chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every simple baseline (:mod:`l1ad.analysis.baselines`) of the events of ``files``, and their weights."""
+    values: dict[str, list[np.ndarray]] = {name: [] for name in BASELINES}
+    weights = []
+    for path in files:
+        w_all, start = read_weights(path), 0
+        for chunk in iter_chunks(path, chunk_size=chunk_size):
+            for name, v in baseline_scores(chunk).items():
+                values[name].append(v)
+            weights.append(w_all[start : start + len(chunk)])
+            start += len(chunk)
+    return {k: np.concatenate(v) for k, v in values.items()}, np.concatenate(weights)
+
+
+def _as_hist(values: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    codes, inverse = np.unique(values, return_inverse=True)
+    return {
+        "codes": codes,
+        "sumw": np.bincount(inverse, weights, len(codes)),
+        "sumw2": np.bincount(inverse, weights**2, len(codes)),
+    }
+
+
+def compare_baselines(
+    samples: dict[str, tuple[dict[str, np.ndarray], np.ndarray]], rate_hz: float, f_coll_hz: float
+) -> tuple[dict[str, Any], str, BaselineHists]:
+    """Signal efficiency of each baseline at ``rate_hz`` (first sample = background), the best one (highest
+    mean efficiency over the signals) and every sample's histogram of the best baseline."""
+    (bkg_name, (bkg, bkg_w)), *signals = samples.items()
+    table: dict[str, Any] = {}
+    for name in BASELINES:
+        thr = metrics.threshold_at_fpr(bkg[name], rate_hz / f_coll_hz, bkg_w)
+        effs = {s: metrics.selection_efficiency(v[name], thr, w)[0] for s, (v, w) in signals}
+        table[name] = {"threshold": thr, "efficiency": effs, "mean_efficiency": float(np.mean(list(effs.values())))}
+    best = max(BASELINES, key=lambda n: table[n]["mean_efficiency"])
+    hists = {sample: _as_hist(v[best], w) for sample, (v, w) in samples.items()}
+    return table, best, {best: hists}
 
 
 def histograms_for(
@@ -104,5 +153,11 @@ def rates(
         },
     )
     save_histograms(run.dir.rates_histograms_npz, {BACKGROUND: background, **hists})
+    if names:
+        samples = {BACKGROUND: baseline_values(list(data), chunk_size)}
+        samples.update({n: baseline_values([p], chunk_size) for n, p in zip(names, signals, strict=True)})
+        table, best, best_hists = compare_baselines(samples, min(targets), f_coll)
+        summary["baselines"] = {"rate_hz": min(targets), "best": best, "table": table}
+        save_baseline_histograms(run.dir.rates_baselines_npz, best, best_hists[best])
     write_text_atomic(run.dir.rates_json, json.dumps(summary, indent=1, sort_keys=False) + "\n")
     return summary

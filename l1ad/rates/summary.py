@@ -127,6 +127,28 @@ def save_histograms(path: str | os.PathLike, samples: Mapping[str, SampleHistogr
     return Path(path)
 
 
+def save_baseline_histograms(
+    path: str | os.PathLike, baseline: str, hists: Mapping[str, Mapping[str, np.ndarray]]
+) -> Path:
+    """Write one baseline's per-sample histograms (distinct values, sum w, sum w^2) to an .npz, atomically."""
+    arrays: dict[str, np.ndarray] = {"samples": np.array(list(hists), dtype=str), "baseline": np.array(baseline)}
+    for i, h in enumerate(hists.values()):
+        arrays.update({f"{k}_{i}": np.asarray(h[k]) for k in ("codes", "sumw", "sumw2")})
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return Path(path)
+
+
+def load_baseline_histograms(path: str | os.PathLike) -> tuple[str, dict[str, dict[str, np.ndarray]]]:
+    """(baseline name, {sample: {codes, sumw, sumw2}}) from :func:`save_baseline_histograms`."""
+    with np.load(path) as z:
+        names = [str(s) for s in z["samples"]]
+        return str(z["baseline"]), {
+            n: {k: z[f"{k}_{i}"] for k in ("codes", "sumw", "sumw2")} for i, n in enumerate(names)
+        }
+
+
 def load_histograms(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
     """{sample: {codes, counts, sumw, sumw2}} from :func:`save_histograms`."""
     path = Path(path)

@@ -245,10 +245,52 @@ def _rates_section(rates: Mapping[str, Any]) -> str:
             + ", ".join(f"{_esc(s)} {format_number(100 * e)} %" for s, e in menu.get("signal_efficiency", {}).items())
             + "</p>"
         )
+    if "baselines" in rates:
+        base = rates["baselines"]
+        brows = "".join(
+            f"<tr><td class='k'>{_esc(n)}{' (best)' if n == base['best'] else ''}</td>"
+            + "".join(f"<td>{format_number(100 * e)}</td>" for e in row["efficiency"].values())
+            + "</tr>"
+            for n, row in base["table"].items()
+        )
+        bhead = "".join(f"<th>eff {_esc(sig)} [%]</th>" for sig in signals)
+        parts.append(
+            f"<h3>Simple baselines at {format_number(base['rate_hz'] / 1e3)} kHz</h3>"
+            f"<table><tr><th>baseline</th>{bhead}</tr>{brows}</table>"
+            "<p>Each baseline cut at the same rate on the same background; the best one (highest mean efficiency "
+            "over the signals) is drawn dashed beside the trigger in the ROC and efficiency figures.</p>"
+        )
     parts.append("<h3>Samples</h3>" + render_value(rates.get("samples", {})))
     if "timing" in rates:
         parts.append("<h3>Timing</h3>" + render_value(rates["timing"]))
     return "\n".join(parts)
+
+
+def _evaluation_section(result: Mapping[str, Any]) -> str:
+    """Per score and signal: AUC and TPR at each FPR (this run's evaluation, baselines beside the scores)."""
+    rows = {**result.get("scores", {}), **result.get("baselines", {})}
+    signals = sorted({sig for per_signal in rows.values() for sig in per_signal})
+    fprs = sorted({f for per_signal in rows.values() for e in per_signal.values() for f in e["fpr"]}, key=float)
+    head = "".join(
+        f"<th>{_esc(sig)} AUC</th>" + "".join(f"<th>{_esc(sig)} TPR@{f} [%]</th>" for f in fprs) for sig in signals
+    )
+    body = []
+    for name, per_signal in rows.items():
+        cells = []
+        for sig in signals:
+            e = per_signal.get(sig)
+            cells.append(format_number(e["auc"]) if e else "-")
+            for f in fprs:
+                wp = e["fpr"].get(f, {}) if e else {}
+                cells.append(format_with_error(100 * wp["tpr"], 100 * wp["tpr_err"]) if "tpr" in wp else "n/a")
+        body.append(
+            f"<tr><td class='k'>{_esc(name)}</td>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+        )
+    return (
+        "<p>On independent test events; quantized scores as the golden model computes them; n/a where the "
+        "background sample cannot resolve the working point.</p>"
+        f"<table><tr><th>score</th>{head}</tr>{''.join(body)}</table>"
+    )
 
 
 def _offline_hists(run: RunDir, kind: str) -> dict[str, dict[str, np.ndarray]]:
@@ -276,7 +318,7 @@ def _figures(paths: list[Path], run_dir: Path) -> str:
 
 def write_report(run: RunDir | str | os.PathLike) -> Path:
     """Build ``report.html`` (and its PNGs) from the files found in the run directory; returns its path."""
-    from l1ad.rates.summary import load_histograms
+    from l1ad.rates.summary import load_baseline_histograms, load_histograms
     from l1ad.report import plots
 
     run = run if isinstance(run, RunDir) else RunDir(Path(run))
@@ -310,9 +352,13 @@ def write_report(run: RunDir | str | os.PathLike) -> Path:
                 plots.rate_vs_threshold(hists[BACKGROUND], f_coll, files / "rate_vs_threshold.png", targets, lsb)
             )
             if len(hists) > 1:
-                figs.append(plots.roc_curves(hists, files / "roc_curves.png"))
+                ref, ref_name = None, ""
+                if run.rates_baselines_npz.is_file():
+                    ref_name, ref = load_baseline_histograms(run.rates_baselines_npz)
+                figs.append(plots.roc_curves(hists, files / "roc_curves.png", ref, ref_name))
+                rates_hz = [t for t, _ in targets]
                 figs.append(
-                    plots.efficiency_vs_rate(hists, f_coll, files / "efficiency_vs_rate.png", [t for t, _ in targets])
+                    plots.efficiency_vs_rate(hists, f_coll, files / "efficiency_vs_rate.png", rates_hz, ref, ref_name)
                 )
         sections.append(("L1 rates and signal efficiencies", _rates_section(rates) + _figures(figs, run_dir)))
 
@@ -328,6 +374,9 @@ def write_report(run: RunDir | str | os.PathLike) -> Path:
             figs.append(plots.roc_curves(offline, files / "offline_roc_curves.png"))
         sections.append(("Offline scores (training run)", _figures(figs, run_dir)))
 
+    evaluation = _read_json(run.evaluation_json)
+    if evaluation is not None:
+        sections.append(("Physics benchmark (l1ad evaluate)", _evaluation_section(evaluation)))
     if verify is not None:
         sections.append(("Verification summary", render_value(verify)))
     if config is not None:

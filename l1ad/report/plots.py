@@ -85,18 +85,28 @@ def score_distributions(
     return _save(fig, path)
 
 
-def roc_curves(hists: Mapping[str, Hist], path: str | os.PathLike) -> Path:
-    """ROC curves (signal vs background efficiency, log x) of each signal, with AUC."""
+def roc_curves(
+    hists: Mapping[str, Hist],
+    path: str | os.PathLike,
+    reference: Mapping[str, Hist] | None = None,
+    reference_name: str = "",
+) -> Path:
+    """ROC curves (signal vs background efficiency, log x) of each signal, with AUC; ``reference`` (same sample
+    names, e.g. the best simple baseline) is drawn dashed in the same colour."""
     _style()
     (bkg_name, bkg), *signals = hists.items()
     fig, ax = plt.subplots(figsize=(10, 8))
     xmin = 1.0
-    for name, h in signals:
-        args = (bkg["codes"], h["codes"], bkg["sumw"], h["sumw"])
-        fpr, tpr, _ = roc_curve(*args)
-        keep = fpr > 0
-        xmin = min(xmin, float(fpr[keep].min()))
-        ax.plot(fpr[keep], tpr[keep], label=f"{name} (AUC = {auc(*args):.3f})")
+    for i, (name, h) in enumerate(signals):
+        curves = [(h, bkg, f"{name}", "-")]
+        if reference is not None and name in reference and bkg_name in reference:
+            curves.append((reference[name], reference[bkg_name], f"{name}: {reference_name}", "--"))
+        for sig_h, bkg_h, text, style in curves:
+            args = (bkg_h["codes"], sig_h["codes"], bkg_h["sumw"], sig_h["sumw"])
+            fpr, tpr, _ = roc_curve(*args)
+            keep = fpr > 0
+            xmin = min(xmin, float(fpr[keep].min()))
+            ax.plot(fpr[keep], tpr[keep], style, color=f"C{i}", label=f"{text} (AUC = {auc(*args):.3f})")
     diagonal = np.geomspace(xmin, 1, 50)
     ax.plot(diagonal, diagonal, "k:", lw=1, label="random")
     ax.set_xscale("log")
@@ -145,19 +155,29 @@ def rate_vs_threshold(
 
 
 def efficiency_vs_rate(
-    hists: Mapping[str, Hist], f_coll_hz: float, path: str | os.PathLike, target_rates_hz: Sequence[float] = ()
+    hists: Mapping[str, Hist],
+    f_coll_hz: float,
+    path: str | os.PathLike,
+    target_rates_hz: Sequence[float] = (),
+    reference: Mapping[str, Hist] | None = None,
+    reference_name: str = "",
 ) -> Path:
-    """Signal efficiency vs background L1 rate (kHz, log) for every signal; target rates as lines."""
+    """Signal efficiency vs background L1 rate (kHz, log) for every signal; target rates as lines;
+    ``reference`` (same sample names, e.g. the best simple baseline) dashed in the same colour."""
     _style()
-    (_, bkg), *signals = hists.items()
-    codes, bkg_frac = _tail_fraction(bkg)
+    (bkg_name, bkg), *signals = hists.items()
     fig, ax = plt.subplots(figsize=(10, 8))
-    for name, h in signals:
-        s_codes, s_frac = _tail_fraction(h)
-        i = np.searchsorted(s_codes, codes, side="right")  # signal efficiency at threshold = each bkg code
-        eff = np.r_[1.0, s_frac][i]  # fraction of signal with code > t (1 below all codes)
-        keep = bkg_frac > 0
-        ax.step(bkg_frac[keep] * f_coll_hz / 1e3, eff[keep], where="post", label=name)
+    for n, (name, h) in enumerate(signals):
+        curves = [(h, bkg, name, "-")]
+        if reference is not None and name in reference and bkg_name in reference:
+            curves.append((reference[name], reference[bkg_name], f"{name}: {reference_name}", "--"))
+        for sig_h, bkg_h, text, style in curves:
+            codes, bkg_frac = _tail_fraction(bkg_h)
+            s_codes, s_frac = _tail_fraction(sig_h)
+            i = np.searchsorted(s_codes, codes, side="right")  # signal efficiency at threshold = each bkg code
+            eff = np.r_[1.0, s_frac][i]  # fraction of signal with code > t (1 below all codes)
+            keep = bkg_frac > 0
+            ax.step(bkg_frac[keep] * f_coll_hz / 1e3, eff[keep], style, where="post", color=f"C{n}", label=text)
     for r in target_rates_hz:
         ax.axvline(r / 1e3, color="gray", ls="--", lw=1)
     ax.set_xscale("log")
