@@ -60,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda msg: print(f"evaluate: {msg}", flush=True),
     )
     print(format_table(result["scores"], list(result["signals"]), args.fpr))
+    for kind, per_signal in result["quantized_over_float"].items():
+        cells = [
+            f"{sig} " + "/".join("-" if r is None else f"{r:.2f}" for r in ratios.values())
+            for sig, ratios in per_signal.items()
+        ]
+        print(f"quantized/float TPR of {kind} at FPR {', '.join(f'{f:g}' for f in args.fpr)}: " + "; ".join(cells))
     for key, name in result["best_baseline"].items():
         print(f"best baseline by mean {key} over the signals: {name}")
     print(f"evaluate: {result['seconds']} s; wrote {args.out / 'evaluation.json'} and {args.out / 'evaluation.md'}")

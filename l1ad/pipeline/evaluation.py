@@ -139,6 +139,20 @@ def evaluate(
         summary_scores[SUPERVISED] = row
         supervised_result["training_background"] = str(train_path)
 
+    ratios = {
+        kind: {
+            sig: {
+                key: _ratio(
+                    summary_scores[QUANTIZED.format(kind)][sig].get(key),
+                    summary_scores[FLOAT.format(kind)][sig].get(key),
+                )
+                for key in [f"tpr@{f:g}" for f in fprs]
+            }
+            for sig in names
+        }
+        for kind in kinds
+        if FLOAT.format(kind) in summary_scores
+    }
     best = {
         key: evaluation.best_baseline(summary_scores, list(BASELINES), key)
         for key in ["auc", *[f"tpr@{f:g}" for f in fprs]]
@@ -160,6 +174,7 @@ def evaluate(
         "best_baseline": best,
         "supervised": supervised_result,
         "scores": summary_scores,
+        "quantized_over_float": ratios,
         "per_seed": per_seed,
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -167,6 +182,11 @@ def evaluate(
     write_text_atomic(out / "evaluation.json", _json(result))
     write_text_atomic(out / "evaluation.md", evaluation.format_table(summary_scores, names, fprs) + "\n")
     return result
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    """num / den of seed-mean TPRs (None where either is missing or the float TPR is 0)."""
+    return num / den if num is not None and den else None
 
 
 def _mean(values: list[Any]) -> float | None:
