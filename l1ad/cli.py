@@ -41,7 +41,9 @@ def is_implemented(verb: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="l1ad",
-        description="Anomaly detection for the Level-1 trigger: events -> quantized (V)AE -> golden / HLS / RTL -> rates.",
+        description=(
+            "Anomaly detection for the Level-1 trigger: events -> quantized (V)AE -> golden / HLS / RTL -> rates."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"l1ad {__version__}")
     parser.add_argument(

@@ -26,5 +26,5 @@ class BestWeights:
 
     def restore(self) -> None:
         """Put the best values back into the variables."""
-        for var, w in zip(self.variables, self.weights):
+        for var, w in zip(self.variables, self.weights, strict=True):
             var.assign(w)

@@ -102,7 +102,7 @@ def _trainer_class() -> type:
                 terms = self._loss_terms(x, y, training=True)
                 total = terms["loss"] + tf.add_n(self.losses) if self.losses else terms["loss"]
             grads = tape.gradient(total, self.trainable_weights)
-            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
             return self._record(terms)
 
         def test_step(self, data: Any) -> dict:

@@ -86,7 +86,7 @@ def format_table(summary: Mapping[str, Any]) -> str:
         cells += [f"{100 * t['signals'][s]['efficiency']:.3g}%" for s in signals]
         lines.append(cells)
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
-    text = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [head, *lines]]
+    text = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *lines]]
     few = [format_rate(t["target_hz"]) for t in summary["targets"] if t.get("n_events_above", 10) < 10]
     if few:
         text.append(

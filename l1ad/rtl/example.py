@@ -8,6 +8,7 @@ Default formats are those of ``l1ad.models.config.ModelConfig``: inputs ``ap_fix
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -40,7 +41,7 @@ def example_model(
     rng = np.random.default_rng(seed)
     widths = list(sizes) + [2 * latent]
     layers = []
-    for n, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+    for n, (n_in, n_out) in enumerate(pairwise(widths)):
         if weights == "glorot":
             w = WEIGHT_FORMAT.quantize(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)))
         elif weights == "uniform":

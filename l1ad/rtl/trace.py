@@ -245,11 +245,11 @@ def trace_model(
     solver_options = {} if hard_dc is None else {"hard_dc": hard_dc}
     n = model.n_inputs
     formats = [kif(model.input_format)] * n + ([kif(model.score.output_format)] if with_trigger else [])
-    k, i, f = (np.array(column) for column in zip(*formats))
+    k, i, f = (np.array(column) for column in zip(*formats, strict=True))
     inp = FixedVariableArrayInput((len(formats),), hwconf=hwconf, solver_options=solver_options)
     quantized = inp.quantize(k, i, f, overflow_mode="WRAP", round_mode="TRN")
     x = quantized[:n]
-    for layer, fmt in zip(model.layers, model.layer_input_formats()):
+    for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
         x = dense(layer, x, fmt)
     mu = x[: model.latent]
     logvar = x[model.latent :] if model.has_logvar else None
