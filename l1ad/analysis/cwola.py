@@ -151,6 +151,7 @@ def kfold_scores(
             models.append(model.fit(x[train], y[train]))
         held_out[test] = np.mean([mdl.predict_proba(x[test])[:, 1] for mdl in models], axis=0)
         if other is not None and np.any(other_fold == k):
+            assert x_other is not None  # other is allocated exactly when x_other is given
             sel = other_fold == k
             other[sel] = np.mean([mdl.predict_proba(x_other[sel])[:, 1] for mdl in models], axis=0)
     return held_out, other

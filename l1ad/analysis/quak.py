@@ -175,7 +175,7 @@ def fit_class_losses(
         raise ValueError("need at least one class sample")
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    out = []
+    out: list[VAELoss | ClassLoss] = []
     rng = np.random.default_rng(seed)
     min_events = 2 * n_components if model == "gmm" else 50
     for name, x in classes.items():

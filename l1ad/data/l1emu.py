@@ -205,8 +205,8 @@ def emulate(
     vis_offsets = np.concatenate([[0], np.cumsum(np.bincount(vis_event, minlength=n_ev))])
 
     # MET from all visible particles, resolution from the scalar sum ET.
-    met_x = -np.bincount(vis_event, weights=px, minlength=n_ev)
-    met_y = -np.bincount(vis_event, weights=py, minlength=n_ev)
+    met_x: np.ndarray = -np.bincount(vis_event, weights=px, minlength=n_ev)
+    met_y: np.ndarray = -np.bincount(vis_event, weights=py, minlength=n_ev)
     sum_et = np.bincount(vis_event, weights=pt, minlength=n_ev)
     z_met = rng.standard_normal((n_ev, 2))
     met_sigma = config.met_stochastic * np.sqrt(sum_et)

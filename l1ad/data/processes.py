@@ -126,6 +126,7 @@ class Process:
         lines = [f"Beams:eCM = {sqrt_s:g}", *COMMON_SETTINGS, *self.settings]
         if self.mass_pdg is not None:
             m = self.default_mass if mass is None else check_mass(self.name, mass, sqrt_s)
+            assert m is not None, f"process {self.name!r} has a mass parameter but no default mass"
             lines += [f"{self.mass_pdg}:m0 = {m:g}", f"{self.mass_pdg}:mMin = {0.5 * m:g}",
                       f"{self.mass_pdg}:mMax = {1.5 * m:g}"]
         elif mass is not None:

@@ -120,6 +120,7 @@ def _plan_layer(layer: DenseLayer, input_format: FixedFormat) -> _FloatLayer | N
     acc = layer.accumulator_format(input_format)
     f_acc = acc.frac
     need = max(acc.width + 1, out.width, input_format.width)  # +1: the RND half-LSB addition
+    dtype: type[np.floating]
     if need <= FLOAT32_BITS:
         dtype = np.float32
     elif need <= FLOAT64_BITS:

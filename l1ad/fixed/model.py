@@ -162,7 +162,7 @@ class FixedPointModel:
             arrays["score/lut"] = self.score.lut
         with atomic_path(directory / "model.npz") as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, allow_pickle=True, **arrays)
         with atomic_path(directory / "model.json") as tmp:
             tmp.write_text(json.dumps(self.to_json_dict(), indent=2, sort_keys=True, default=str))
         return directory

@@ -94,7 +94,7 @@ class BaselineMenu:
 
     def accepts(self, particles: np.ndarray) -> np.ndarray:
         """bool (N,): the menu (OR of the enabled seeds) accepts the event."""
-        return self.decisions(particles).any(axis=1)
+        return np.any(self.decisions(particles), axis=1)
 
     def seed_histogram(self, decisions: np.ndarray, weights: np.ndarray) -> IntHistogram:
         """Weighted counts per seed (key i) and for the whole menu (key :data:`MENU_KEY`)."""
