@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from l1ad import __version__
 
+__all__ = ["VERBS", "build_parser", "main"]
+
 #: verb -> one-line description (the module's HELP replaces it once the verb exists).
 VERBS: dict[str, str] = {
     "generate": "generate SM / BSM events with Pythia 8 + L1 object emulation (ADC2021 layout)",

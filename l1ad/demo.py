@@ -22,6 +22,19 @@ from typing import Any
 
 from l1ad.rundir import RunDir
 
+__all__ = [
+    "DemoSizes",
+    "DemoContext",
+    "StageSkipped",
+    "QUICK",
+    "FULL",
+    "TARGET_RATES",
+    "SIGNAL_LABELS",
+    "STAGES",
+    "headline",
+    "run_demo",
+]
+
 
 @dataclass(frozen=True)
 class DemoSizes:

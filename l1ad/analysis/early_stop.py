@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["BestWeights"]
+
 
 class BestWeights:
     """Tracks the validation loss per epoch and keeps the variables' values at its minimum."""

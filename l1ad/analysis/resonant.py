@@ -23,6 +23,24 @@ import numpy as np
 
 from l1ad.data.atomic import atomic_path
 
+__all__ = [
+    "COLUMNS",
+    "SQRT_S",
+    "LEADING_PT_MIN",
+    "JET_R",
+    "PARTICLE_ETA_MAX",
+    "COMMON_SETTINGS",
+    "QCD_SETTINGS",
+    "SIGNAL_SETTINGS",
+    "signal_settings",
+    "nsubjettiness",
+    "event_features",
+    "make_pythia",
+    "final_state",
+    "read_benchmark",
+    "generate",
+]
+
 COLUMNS = (
     "mjj",
     "mj1",

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Literal
 
+__all__ = ["atomic_path", "write_text_atomic"]
+
 
 class atomic_path:  # noqa: N801 - used like a function: ``with atomic_path(p) as tmp:``
     """Context manager yielding a temporary path; renamed onto ``path`` when the block succeeds."""

@@ -39,6 +39,24 @@ from tqdm import tqdm
 from l1ad.data import adc2021, l1emu, processes
 from l1ad.data.processes import CrossSection
 
+__all__ = [
+    "LEPTON_FILTER_PT",
+    "DEFAULT_JOB_SIZE",
+    "BACKGROUND_SHARES",
+    "JobSpec",
+    "JobResult",
+    "GenerationSummary",
+    "job_seed",
+    "passes_parton_filter",
+    "make_parton_filter_hook",
+    "run_job",
+    "plan_jobs",
+    "background_counts",
+    "effective_events",
+    "versions",
+    "generate_to_file",
+]
+
 LEPTON_FILTER_PT = 23.0  # GeV, leading e/gamma or muon (ADC2021 lepton filter)
 DEFAULT_JOB_SIZE = 250  # kept events per job
 BATCH_SIZE = 100  # events per Pythia.nextBatch call

@@ -31,6 +31,8 @@ import numpy as np
 
 from l1ad.data import adc2021
 
+__all__ = ["Resolution", "L1EmuConfig", "DEFAULT_CONFIG", "FinalState", "emulate", "leading_lepton_pt"]
+
 #: PDG ids never seen by the detector.
 INVISIBLE_IDS = (12, 14, 16)
 #: PDG ids reconstructed as e/gamma candidates (electrons and photons; pi0 and eta are left undecayed and

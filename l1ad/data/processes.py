@@ -35,6 +35,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "DEFAULT_SQRT_S",
+    "DEFAULT_QCD_PTHAT_MIN",
+    "QCD_BIAS_POWER",
+    "COMMON_SETTINGS",
+    "PartonFilter",
+    "QCD_PARTON_FILTER",
+    "Process",
+    "PROCESSES",
+    "BACKGROUND_COMPONENTS",
+    "BACKGROUND",
+    "SIGNALS",
+    "ALL_NAMES",
+    "ADC2021_SOURCE",
+    "ADC2021_FRACTIONS",
+    "CrossSection",
+    "get_process",
+    "check_sqrt_s",
+    "check_mass",
+    "combine",
+    "mixture_fractions",
+]
+
 DEFAULT_SQRT_S = 13_600.0  # GeV
 DEFAULT_QCD_PTHAT_MIN = 20.0  # GeV
 QCD_BIAS_POWER = 1.0

@@ -36,6 +36,19 @@ from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores import make_score
 
+__all__ = [
+    "ExtractionError",
+    "quantizer_format",
+    "format_quantizer",
+    "extract_fixed_model",
+    "qkeras_encoder",
+    "run_input_fixed_format",
+    "float64_keras",
+    "float64_clone",
+    "check_qkeras_exact",
+    "qkeras_reference",
+]
+
 #: Significant bits of float32 / float64.
 FLOAT32_BITS = 24
 FLOAT64_BITS = 53

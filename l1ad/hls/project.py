@@ -25,6 +25,21 @@ from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import FixedPointModel
 from l1ad.hls import score_layer
 
+__all__ = [
+    "DEFAULT_PART",
+    "DEFAULT_CLOCK_PERIOD",
+    "BACKENDS",
+    "HLSSettings",
+    "CSimOutputs",
+    "HLSProject",
+    "layer_precisions",
+    "hls_config",
+    "to_codes",
+    "encoder_with_score",
+    "create_project",
+    "write_build_script",
+]
+
 DEFAULT_PART = "xcvu9p-flga2104-2L-e"
 DEFAULT_CLOCK_PERIOD = 5.0
 BACKENDS = ("Vitis", "Vivado")

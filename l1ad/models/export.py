@@ -19,6 +19,8 @@ import numpy as np
 
 from l1ad import keras_compat
 
+__all__ = ["EncoderContractError", "check_encoder_contract", "quantized_weights", "deployable_encoder", "is_deployable"]
+
 
 class EncoderContractError(ValueError):
     """The model is not a deployable encoder; the message names the offending layer."""

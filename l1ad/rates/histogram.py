@@ -17,6 +17,8 @@ from functools import cached_property
 
 import numpy as np
 
+__all__ = ["IntHistogram"]
+
 _MANTISSA_BITS = 53
 _SPLIT_BITS = 26
 _LOW_MASK = (1 << _SPLIT_BITS) - 1

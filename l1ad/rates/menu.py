@@ -25,6 +25,8 @@ import numpy as np
 from l1ad.data.adc2021 import EGAMMA_ROWS, JET_ROWS, MET_ROW, MUON_ROWS, validate_particles
 from l1ad.rates.emulate import DEFAULT_COLLISION_HZ, IntHistogram, fraction_above, weighted_fraction
 
+__all__ = ["MENU_KEY", "BaselineMenu", "menu_rates", "menu_efficiency", "pure_fraction", "compare_with_menu"]
+
 #: Key of the "any seed" (menu OR) entry in a seed histogram; seed i has key i.
 MENU_KEY = -1
 

@@ -25,6 +25,15 @@ from l1ad.rates.emulate import ScoreFunction, check_scores, check_weights
 from l1ad.rates.histogram import IntHistogram
 from l1ad.rates.menu import BaselineMenu
 
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "SampleHistograms",
+    "histogram_events",
+    "plan_blocks",
+    "stream_histograms",
+    "dask_histograms",
+]
+
 DEFAULT_CHUNK_SIZE = 100_000
 #: Chunk histograms are merged into the running total in batches of this many (bounds memory and cost).
 MERGE_EVERY = 16

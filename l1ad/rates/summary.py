@@ -15,6 +15,8 @@ from l1ad.rates.histogram import IntHistogram
 from l1ad.rates.menu import BaselineMenu, compare_with_menu, menu_efficiency, menu_rates
 from l1ad.rates.stream import SampleHistograms
 
+__all__ = ["BACKGROUND", "summarize", "format_table", "save_histograms", "load_histograms"]
+
 BACKGROUND = "background"
 
 

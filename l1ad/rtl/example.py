@@ -16,6 +16,8 @@ from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores import make_score
 
+__all__ = ["INPUT_FORMAT", "WEIGHT_FORMAT", "BIAS_FORMAT", "HIDDEN_FORMAT", "LATENT_FORMAT", "example_model"]
+
 INPUT_FORMAT = FixedFormat(16, 6)
 WEIGHT_FORMAT = FixedFormat(8, 2)
 BIAS_FORMAT = FixedFormat(12, 4)

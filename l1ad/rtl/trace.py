@@ -29,6 +29,21 @@ from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores.base import ScoreSpec
 
+__all__ = [
+    "DEFAULT_HWCONF",
+    "DSP_LEVELS",
+    "TracedModel",
+    "kif",
+    "requantize",
+    "dense",
+    "lookup",
+    "dsp_levels",
+    "score_terms",
+    "score_value",
+    "trigger",
+    "trace_model",
+]
+
 #: da4ml's default hardware configuration for tracing (adder size, carry size, cutoff: pipelining later).
 DEFAULT_HWCONF = HWConfig(1, -1, -1)
 #: Delay of one DSP48E2 product in adder levels (~1 ns each, da4ml's unit): ~4 ns unregistered on UltraScale+ -2.

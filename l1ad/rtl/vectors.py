@@ -21,6 +21,8 @@ from l1ad.data.atomic import atomic_path
 from l1ad.fixed.golden import golden_score
 from l1ad.fixed.model import FixedPointModel
 
+__all__ = ["threshold_scenario", "write_sim_vectors"]
+
 
 def _thresholds(score: np.ndarray, seed: int, block: int = 97) -> np.ndarray:
     rng = np.random.default_rng(seed + 1)
