@@ -3,4 +3,6 @@
 Flow: events -> preprocess -> model -> (golden | hls | rtl) -> scores -> rates / analysis.
 """
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"

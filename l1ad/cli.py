@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from l1ad import __version__
 
+__all__ = ["VERBS", "build_parser", "main"]
+
 #: verb -> one-line description (the module's HELP replaces it once the verb exists).
 VERBS: dict[str, str] = {
     "generate": "generate SM / BSM events with Pythia 8 + L1 object emulation (ADC2021 layout)",
@@ -42,7 +44,9 @@ def is_implemented(verb: str) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="l1ad",
-        description="Anomaly detection for the Level-1 trigger: events -> quantized (V)AE -> golden / HLS / RTL -> rates.",
+        description=(
+            "Anomaly detection for the Level-1 trigger: events -> quantized (V)AE -> golden / HLS / RTL -> rates."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"l1ad {__version__}")
     parser.add_argument(

@@ -22,6 +22,19 @@ from typing import Any
 
 from l1ad.rundir import RunDir
 
+__all__ = [
+    "DemoSizes",
+    "DemoContext",
+    "StageSkipped",
+    "QUICK",
+    "FULL",
+    "TARGET_RATES",
+    "SIGNAL_LABELS",
+    "STAGES",
+    "headline",
+    "run_demo",
+]
+
 
 @dataclass(frozen=True)
 class DemoSizes:
@@ -93,8 +106,14 @@ def stage_generate(ctx: DemoContext) -> str:
         if path.is_file() and count_events(path) == n and read_metadata(path).get("seed") == seed:
             done.append(f"{label} {n} (reused)")
         else:
-            options = {"background_shares": shares} if process == "background" else {}
-            summary = generate_to_file(process, n, path, seed=seed, workers=ctx.workers, **options)
+            summary = generate_to_file(
+                process,
+                n,
+                path,
+                seed=seed,
+                workers=ctx.workers,
+                background_shares=shares if process == "background" else None,
+            )
             done.append(f"{label} {n} ({summary.seconds:.0f} s)")
         ctx.files[label] = path
     mixture = "background: W/Z/ttbar only (no QCD)" if shares else "background: full SM mixture"

@@ -29,6 +29,20 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from types import ModuleType
 
+__all__ = [
+    "VERBOSE_ENV",
+    "set_verbose",
+    "is_verbose",
+    "is_native_noise",
+    "tensorflow",
+    "keras",
+    "qkeras",
+    "custom_objects",
+    "keras2_as_keras",
+    "tensorflow_probability",
+    "limit_threads",
+]
+
 #: Environment variable that lets TensorFlow's native log lines through (set by ``l1ad --verbose``; inherited
 #: by subprocesses).
 VERBOSE_ENV = "L1AD_VERBOSE"

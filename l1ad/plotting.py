@@ -17,6 +17,8 @@ import mplhep as hep  # noqa: E402
 
 from l1ad.data.atomic import atomic_path  # noqa: E402
 
+__all__ = ["use_style", "label", "save_figure"]
+
 
 def use_style() -> None:
     """Apply mplhep's CMS style."""

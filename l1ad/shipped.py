@@ -16,6 +16,19 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+__all__ = [
+    "TESTBENCH_PACKAGE",
+    "HDL_PACKAGE",
+    "SOURCE_FOLDERS",
+    "TESTBENCH_MODULE",
+    "WRAPPER_HDL",
+    "source_tree",
+    "package_dir",
+    "shipped_file",
+    "testbench_dir",
+    "wrapper_hdl",
+]
+
 TESTBENCH_PACKAGE = "l1ad.sim"
 HDL_PACKAGE = "l1ad.hdl"
 #: Folder of each shipped package in the source tree (as in pyproject.toml's package-dir).

@@ -142,7 +142,8 @@ def main() -> int:
     print(
         f"background events in fit range: {n_bkg}; windows {centres.tolist()} (SR +-{args.sr_half_width:g}, "
         f"{rows[0]['n_independent_windows']:.1f} independent); efficiency {args.efficiency}; "
-        f"CWoLa ensemble {args.n_ensemble}; jet masses {'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator}; "
+        f"CWoLa ensemble {args.n_ensemble}; jet masses {'raw' if args.raw_jet_masses else '/ m_jj'}; "
+        f"QUAK {args.quak_model}; density {args.density_estimator}; "
         f"{elapsed:.0f} s"
     )
 

@@ -17,6 +17,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from itertools import pairwise  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -40,7 +41,7 @@ def random_default_model(score: str):
     rng = np.random.default_rng(1)
     w_fmt, b_fmt = FixedFormat(8, 2), FixedFormat(12, 4)
     dims, layers = [57, 32, 16, 6], []
-    for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (n_in, n_out) in enumerate(pairwise(dims)):
         last = i == len(dims) - 2
         layers.append(
             DenseLayer(
@@ -82,7 +83,8 @@ def main() -> None:
     assert np.array_equal(fast, reference_forward(fixed, codes[:n_ref]).score), "fast golden != int64 reference"
     golden_rate = rate(lambda: golden_score(fixed, codes), args.events)
     ref_rate = rate(lambda: reference_forward(fixed, codes[:n_ref]), n_ref, repeat=1)
-    print(f"score {args.score}, encoder {[l.n_in for l in fixed.layers] + [fixed.layers[-1].n_out]}, one BLAS thread")
+    widths = [layer.n_in for layer in fixed.layers] + [fixed.layers[-1].n_out]
+    print(f"score {args.score}, encoder {widths}, one BLAS thread")
     print(f"golden (fast path)      : {golden_rate / 1e6:8.2f} M events/s  ({args.events} events, best of 3)")
     print(f"golden (int64 reference): {ref_rate / 1e6:8.2f} M events/s  ({n_ref} events)")
     if args.no_csim:

@@ -194,7 +194,7 @@ def seed_summary(per_seed: dict[int, dict], fpr: float = FPRS[0]) -> dict:
             tf = [r["signals"][sample][kind]["float"][f"tpr@{fpr:g}"][0] for r in per_seed.values()]
             tq = [r["signals"][sample][kind]["quantized"][f"tpr@{fpr:g}"][0] for r in per_seed.values()]
             mean_f, mean_q = float(np.mean(tf)), float(np.mean(tq))
-            seed_ratios = [q / f if f > 0 else None for f, q in zip(tf, tq)]
+            seed_ratios = [q / f if f > 0 else None for f, q in zip(tf, tq, strict=True)]
             valid = np.array([r for r in seed_ratios if r is not None])
             summary.setdefault(sample, {})[kind] = {
                 "float_tpr": mean_f,

@@ -154,7 +154,8 @@ def main() -> int:
         meta = adc2021.read_metadata(files[processes.BACKGROUND])
         print("\n" + "\n".join(mixture_table(meta["components"])))
         print(
-            f"effective number of background events (weights): {meta['n_effective']:.1f} of {len(samples[processes.BACKGROUND][0])}"
+            "effective number of background events (weights): "
+            f"{meta['n_effective']:.1f} of {len(samples[processes.BACKGROUND][0])}"
         )
         print(f"\nADC2021 fractions: {processes.ADC2021_SOURCE}")
     for path in plot(samples, args.out):

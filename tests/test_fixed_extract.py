@@ -88,8 +88,8 @@ def test_rejects_unsupported_quantizers():
 # ---- extraction -------------------------------------------------------------------------------------
 def test_extracted_structure_and_codes(default_encoder):
     fixed = extract_fixed_model(default_encoder, FixedFormat(16, 6), score="kl")
-    assert [l.name for l in fixed.layers] == ["enc_dense0", "enc_dense1", "enc_head"]
-    assert [l.activation for l in fixed.layers] == ["relu", "relu", "linear"]
+    assert [layer.name for layer in fixed.layers] == ["enc_dense0", "enc_dense1", "enc_head"]
+    assert [layer.activation for layer in fixed.layers] == ["relu", "relu", "linear"]
     assert fixed.input_format == FixedFormat(16, 6)
     assert fixed.layers[0].weight_format == FixedFormat(8, 2) and fixed.layers[0].bias_format == FixedFormat(12, 4)
     assert fixed.layers[0].output_format == FixedFormat(8, 3, signed=False)
@@ -235,7 +235,7 @@ def test_save_load_round_trip(default_encoder, tmp_path, score):
     fixed.save(tmp_path / score)
     loaded = FixedPointModel.load(tmp_path / score)
     assert loaded.to_json_dict() == fixed.to_json_dict()
-    for a, b in zip(fixed.layers, loaded.layers):
+    for a, b in zip(fixed.layers, loaded.layers, strict=True):
         assert np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias)
     if fixed.score.lut is not None:
         assert np.array_equal(fixed.score.lut, loaded.score.lut)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -11,15 +13,19 @@ from l1ad.fixed.golden import golden_forward, golden_score, reference_forward
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores import make_score
 
+IN_FMT = FixedFormat(16, 6)
+ACT_FMT = FixedFormat(8, 3, signed=False)
+OUT_FMT = FixedFormat(16, 5)
+
 
 def random_model(
     seed: int,
     sizes=(57, 32, 16),
     latent=3,
     w_bits=8,
-    in_fmt=FixedFormat(16, 6),
-    act=FixedFormat(8, 3, signed=False),
-    out=FixedFormat(16, 5),
+    in_fmt=IN_FMT,
+    act=ACT_FMT,
+    out=OUT_FMT,
     score="kl",
     rounding="RND_CONV",
     overflow="SAT",
@@ -28,7 +34,7 @@ def random_model(
     w_fmt, b_fmt = FixedFormat(w_bits, 2), FixedFormat(12, 4)
     layers = []
     dims = list(sizes) + [2 * latent]
-    for i, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (n_in, n_out) in enumerate(pairwise(dims)):
         last = i == len(dims) - 2
         fmt = out if last else act
         fmt = FixedFormat(fmt.width, fmt.integer, fmt.signed, rounding, overflow)
@@ -67,7 +73,7 @@ def codes_for(model: FixedPointModel, n: int, seed: int = 1) -> np.ndarray:
 def assert_same(model: FixedPointModel, codes: np.ndarray) -> None:
     ref = reference_forward(model, codes)
     fast = golden_forward(model, codes)
-    for a, b in zip(ref.layers, fast.layers):
+    for a, b in zip(ref.layers, fast.layers, strict=True):
         assert a.dtype == b.dtype == np.int64
         assert np.array_equal(a, b)
     assert np.array_equal(ref.score, fast.score)

@@ -32,7 +32,7 @@ def test_requantize_matches_exact_rational_reference(mode, overflow):
     codes = np.arange(-700, 701)
     frac_in = 6
     got = fmt.requantize(codes, frac_in)
-    for c, g in zip(codes.tolist(), got.tolist()):
+    for c, g in zip(codes.tolist(), got.tolist(), strict=True):
         r = ref_round(Fraction(c, 2**frac_in) * 2**fmt.frac, mode)
         if overflow == "SAT":
             r = min(max(r, -32), 31)
@@ -62,7 +62,10 @@ def test_quantize_half_to_even_and_errors():
     assert FixedFormat(8, 3, signed=False, rounding="TRN", overflow="WRAP").ap_type() == "ap_ufixed<8,3,AP_TRN,AP_WRAP>"
 
 
-def random_model(rng, score="mu2", hidden=(12, 7), latent=2, n_in=9, in_fmt=FixedFormat(10, 5)):
+RANDOM_MODEL_IN_FMT = FixedFormat(10, 5)
+
+
+def random_model(rng, score="mu2", hidden=(12, 7), latent=2, n_in=9, in_fmt=RANDOM_MODEL_IN_FMT):
     w = FixedFormat(6, 1)
     b = FixedFormat(8, 3)
     layers, n = [], n_in
@@ -140,7 +143,7 @@ def test_scores_on_hand_computed_codes():
     got = mu2.output_format.to_float(score_codes(mu2, mu, lv))
     np.testing.assert_array_equal(got, [5.0, 0.0, 3.875**2 + 16])
 
-    for kind, fn in (("kl", lambda m, l: m * m + math.expm1(l) - l), ("rz", lambda m, l: m * m * math.exp(-l))):
+    for kind, fn in (("kl", lambda m, s: m * m + math.expm1(s) - s), ("rz", lambda m, s: m * m * math.exp(-s))):
         spec = make_score(kind, 2, latent_fmt, lut_index_bits=10, lut_width=20)
         f_t = spec.lut_format.frac
         got = spec.output_format.to_float(score_codes(spec, mu, lv))

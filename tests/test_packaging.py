@@ -104,7 +104,13 @@ def installed(tmp_path_factory) -> tuple[Path, Path, Path]:
     run_in(tmp, sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", src, "-w", tmp)
     (wheel,) = tmp.glob("l1ad-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"l1ad/sim/test_trigger.py", "l1ad/hdl/l1ad_trigger.v", "l1ad/hls/nnet_anomaly_score.h"} <= set(names)
+    shipped_files = {
+        "l1ad/sim/test_trigger.py",
+        "l1ad/hdl/l1ad_trigger.v",
+        "l1ad/hls/nnet_anomaly_score.h",
+        "l1ad/py.typed",
+    }
+    assert shipped_files <= set(names)
     assert not [n for n in names if "generated" in n or n.endswith("runner.py")]
     python, purelib = fresh_venv(tmp / "venv")
     run_in(tmp, sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", wheel)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -62,9 +63,9 @@ def test_threshold_is_minimal_and_monotonic_in_target_rate():
     targets = np.geomspace(50, 1e7, 40)
     thresholds = [threshold_for_rate(h, r) for r in targets]
     assert all(isinstance(t, int) for t in thresholds)
-    assert all(a >= b for a, b in zip(thresholds, thresholds[1:])), thresholds
+    assert all(a >= b for a, b in pairwise(thresholds)), thresholds
     assert thresholds[0] > thresholds[-1]
-    for target, t in zip(targets, thresholds):
+    for target, t in zip(targets, thresholds, strict=True):
         assert rate_at_threshold(h, t).rate_hz <= target
         assert rate_at_threshold(h, t - 1).rate_hz > target  # one code lower is too much
 
@@ -97,7 +98,7 @@ def test_histogram_sums_are_exact_whatever_the_chunking():
     weights = rng.lognormal(0, 3, 20_000)  # many binades: float summation order would matter
     whole = IntHistogram.of(scores, weights)
     cuts = np.sort(rng.choice(np.arange(1, 20_000), 25, replace=False))
-    parts = [IntHistogram.of(s, w) for s, w in zip(np.split(scores, cuts), np.split(weights, cuts))]
+    parts = [IntHistogram.of(s, w) for s, w in zip(np.split(scores, cuts), np.split(weights, cuts), strict=True)]
     merged = parts[0]
     for part in reversed(parts[1:]):  # other order too
         merged = part + merged

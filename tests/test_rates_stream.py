@@ -27,7 +27,7 @@ def files(tmp_path_factory):
     bkg = [background(1500, seed=11), background(900, seed=12)]
     rng = np.random.default_rng(0)
     weights = [rng.lognormal(0, 2, len(b)) for b in bkg]
-    paths = [write_particles(d / f"bkg{i}.h5", b, w) for i, (b, w) in enumerate(zip(bkg, weights))]
+    paths = [write_particles(d / f"bkg{i}.h5", b, w) for i, (b, w) in enumerate(zip(bkg, weights, strict=True))]
     sig = signal(700, seed=13)
     sig_path = write_particles(d / "sig.h5", sig)
     return {

@@ -20,9 +20,11 @@ from l1ad.fixed.vectors import corner_codes, random_codes
 from l1ad.rtl.example import example_model
 from l1ad.rtl.trace import kif, trace_model
 
+ONE_LAYER_IN_FORMAT = FixedFormat(6, 3)
+
 
 def one_layer_model(
-    out_format: FixedFormat, activation: str, in_format: FixedFormat = FixedFormat(6, 3)
+    out_format: FixedFormat, activation: str, in_format: FixedFormat = ONE_LAYER_IN_FORMAT
 ) -> FixedPointModel:
     """2 inputs -> 3 outputs, weights with 2 fraction bits so that requantization meets ties."""
     wf, bf = FixedFormat(6, 4), FixedFormat(6, 3)

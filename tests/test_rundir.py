@@ -95,7 +95,7 @@ def test_training_is_deterministic_with_a_seed(run_dir, files, tmp_path):
     cfg = store.load_run(run_dir).config
     b = train(files[0], tmp_path / "again", cfg, signals=[files[1]], progress=False)
     a = store.load_run(run_dir)
-    for wa, wb in zip(a.encoder.get_weights(), b.encoder.get_weights()):
+    for wa, wb in zip(a.encoder.get_weights(), b.encoder.get_weights(), strict=True):
         assert np.array_equal(wa, wb)
     assert np.array_equal(a.scores("Ato4l")["quantized_kl"], b.scores("Ato4l")["quantized_kl"])
 

@@ -45,7 +45,10 @@ class AbsMu(Score):
 
     def hls_term(self, spec: ScoreSpec) -> str:
         w = spec.latent_format.width
-        return f"ap_int<{w}> mu;\nmu.range() = mu_v.range();\nreturn accum_t(mu < 0 ? ap_int<{w + 1}>(-mu) : ap_int<{w + 1}>(mu));\n"
+        return (
+            f"ap_int<{w}> mu;\nmu.range() = mu_v.range();\n"
+            f"return accum_t(mu < 0 ? ap_int<{w + 1}>(-mu) : ap_int<{w + 1}>(mu));\n"
+        )
 
 
 @pytest.fixture(scope="module")

@@ -367,26 +367,26 @@ def _width(mass: float, resolution: float | Callable[[float], float]) -> float:
 def scan(
     counts: np.ndarray,
     edges: np.ndarray,
-    masses: Sequence[float],
+    masses: Sequence[float] | np.ndarray,
     resolution: float | Callable[[float], float] = 0.05,
     model: str = "dijet",
     degree: int = 4,
     sqrt_s: float = SQRT_S,
 ) -> ScanResult:
     """Local significance at each signal mass; ``resolution`` is a fractional width or a function mass -> width."""
-    masses = np.asarray(masses, dtype=np.float64)
-    if masses.size == 0:
+    grid = np.asarray(masses, dtype=np.float64)
+    if grid.size == 0:
         raise ValueError("no mass hypotheses to scan")
     bkg = fit_background(counts, edges, model, degree, sqrt_s)
-    z, mu = np.zeros(masses.size), np.zeros(masses.size)
-    for i, m in enumerate(masses):
+    z, mu = np.zeros(grid.size), np.zeros(grid.size)
+    for i, m in enumerate(grid):
         sb = fit_signal_plus_background(
             counts, edges, m, _width(m, resolution), model, degree, sqrt_s, background=bkg, with_error=False
         )
         mu[i] = sb.mu
         z[i] = np.sqrt(max(2.0 * (bkg.nll - sb.nll), 0.0)) if sb.mu > 0 else 0.0
     i = int(np.argmax(z))
-    return ScanResult(masses=masses, z=z, mu=mu, best_mass=float(masses[i]), best_z=float(z[i]))
+    return ScanResult(masses=grid, z=z, mu=mu, best_mass=float(grid[i]), best_z=float(z[i]))
 
 
 def fit_mass(
@@ -468,7 +468,7 @@ def ftest_degree(
     return degs[-1]
 
 
-def n_independent_windows(centres: Sequence[float], sr_width: float) -> float:
+def n_independent_windows(centres: Sequence[float] | np.ndarray, sr_width: float) -> float:
     """Effective number of independent signal regions in a scan: span / SR width + 1 (>= 1)."""
     c = np.asarray(centres, dtype=np.float64)
     if c.size == 0 or sr_width <= 0:

@@ -3,8 +3,9 @@
 For a mass hypothesis the SR is a window in the resonant variable and the SBs the windows either side. A
 classifier (scikit-learn HistGradientBoostingClassifier) learns SR vs SB from the other features with k-fold
 cross-validation, so every event in SR + SB is scored by a model that never saw it; events outside the
-window are scored by one of the k models drawn at random (same score spread as the held-out ones). Events above the score threshold that keeps a fraction ``eff`` of
-SR + SB events are bump hunted over the full resonant-variable range (Gaussian at the SR centre).
+window are scored by one of the k models drawn at random (same score spread as the held-out ones). Events
+above the score threshold that keeps a fraction ``eff`` of SR + SB events are bump hunted over the full
+resonant-variable range (Gaussian at the SR centre).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def kfold_scores(
             models.append(model.fit(x[train], y[train]))
         held_out[test] = np.mean([mdl.predict_proba(x[test])[:, 1] for mdl in models], axis=0)
         if other is not None and np.any(other_fold == k):
+            assert x_other is not None  # other is allocated exactly when x_other is given
             sel = other_fold == k
             other[sel] = np.mean([mdl.predict_proba(x_other[sel])[:, 1] for mdl in models], axis=0)
     return held_out, other

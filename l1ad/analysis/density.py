@@ -196,7 +196,7 @@ class ConditionalFlow:
         def step(batch):
             with tf.GradientTape() as tape:
                 loss = -tf.reduce_mean(self._z_log_prob(batch[:, :d], batch[:, d:]))
-            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
             return loss
 
         @tf.function(reduce_retracing=True)

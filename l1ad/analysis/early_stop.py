@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["BestWeights"]
+
 
 class BestWeights:
     """Tracks the validation loss per epoch and keeps the variables' values at its minimum."""
@@ -26,5 +28,5 @@ class BestWeights:
 
     def restore(self) -> None:
         """Put the best values back into the variables."""
-        for var, w in zip(self.variables, self.weights):
+        for var, w in zip(self.variables, self.weights, strict=True):
             var.assign(w)

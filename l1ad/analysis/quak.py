@@ -5,10 +5,11 @@ via :mod:`l1ad.keras_compat`) on the class's standardised features; the loss of 
 (reconstruction 0.5 |x - x_hat|^2 with the latent mean as code, plus the KL divergence of the encoder
 posterior to N(0, 1)), deterministic for a given seed. ``model="gmm"`` uses a scikit-learn Gaussian mixture
 instead (loss = -log p(x), a fast stand-in). The background model is fit on the data itself (signal is
-rare); proxy-signal models on simulated proxies that differ from the signal hunted. Selection: a linear discriminant (scikit-learn LDA) trained proxy vs data in
-loss space, or a cut box. The top events are split into equal-population categories by QUAK score; each is
-bump hunted and the p-values are combined with Fisher's method. The single-model baseline ranks events by the
-background loss alone (what one autoencoder does).
+rare); proxy-signal models on simulated proxies that differ from the signal hunted. Selection: a linear
+discriminant (scikit-learn LDA) trained proxy vs data in loss space, or a cut box. The top events are split
+into equal-population categories by QUAK score; each is bump hunted and the p-values are combined with
+Fisher's method. The single-model baseline ranks events by the background loss alone (what one autoencoder
+does).
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class VAELoss:
             with tf.GradientTape() as tape:
                 recon, kl = self._terms(batch, eps)
                 loss = tf.reduce_mean(recon + kl)
-            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
             return loss
 
         n_batches = max(len(train) // batch_size, 1)
@@ -174,7 +175,7 @@ def fit_class_losses(
         raise ValueError("need at least one class sample")
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    out = []
+    out: list[VAELoss | ClassLoss] = []
     rng = np.random.default_rng(seed)
     min_events = 2 * n_components if model == "gmm" else 50
     for name, x in classes.items():

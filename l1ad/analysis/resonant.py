@@ -23,6 +23,24 @@ import numpy as np
 
 from l1ad.data.atomic import atomic_path
 
+__all__ = [
+    "COLUMNS",
+    "SQRT_S",
+    "LEADING_PT_MIN",
+    "JET_R",
+    "PARTICLE_ETA_MAX",
+    "COMMON_SETTINGS",
+    "QCD_SETTINGS",
+    "SIGNAL_SETTINGS",
+    "signal_settings",
+    "nsubjettiness",
+    "event_features",
+    "make_pythia",
+    "final_state",
+    "read_benchmark",
+    "generate",
+]
+
 COLUMNS = (
     "mjj",
     "mj1",
@@ -83,7 +101,7 @@ def nsubjettiness(constituents: np.ndarray, axes: np.ndarray, r0: float = JET_R)
     return float(np.sum(pt * dr.min(axis=1)) / (r0 * np.sum(pt)))
 
 
-def _jet_features(jet, fastjet) -> tuple[float, float, float, float, int, float]:
+def _jet_features(jet, fastjet) -> tuple[float, float, float, float, float, int]:
     """(mass, pT, tau1, tau2, tau3, n_constituents) of one fastjet PseudoJet."""
     consts = list(jet.constituents())
     arr = np.array([(c.pt(), c.rap(), c.phi_std()) for c in consts], dtype=np.float64)
@@ -254,7 +272,9 @@ def main() -> None:  # pragma: no cover
 
     out, n_qcd, n_sig = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    masses = tuple(float(v) for v in sys.argv[5:8]) if len(sys.argv) > 7 else (3500.0, 500.0, 100.0)
+    masses: tuple[float, float, float] = (3500.0, 500.0, 100.0)
+    if len(sys.argv) > 7:
+        masses = (float(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7]))
     generate(out, n_qcd, n_sig, seed=seed, masses=masses)
 
 

@@ -15,6 +15,8 @@ import numpy as np
 
 from l1ad.analysis import search
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "offline analysis: metrics, CWoLa hunting, QUAK, density estimation, bump hunts"
 METHODS = ("metrics", "benchmark", *search.method_names())
 

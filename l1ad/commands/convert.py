@@ -13,6 +13,8 @@ from pathlib import Path
 from l1ad.fixed import scores
 from l1ad.rundir import DEFAULT_HLS_ROOT
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "extract the fixed-point (golden) model, write the hls4ml project (encoder + score) and check C-sim == golden"
 
 

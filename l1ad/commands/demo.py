@@ -6,6 +6,8 @@ import argparse
 
 from l1ad.cli import VERBS
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = VERBS["demo"]
 
 

@@ -8,6 +8,8 @@ import sys
 
 from l1ad.data import processes
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "generate SM / BSM events with Pythia 8 + L1 object emulation (ADC2021 layout)"
 
 

@@ -12,6 +12,8 @@ from l1ad.rates.menu import BaselineMenu
 from l1ad.rates.stream import DEFAULT_CHUNK_SIZE
 from l1ad.rates.summary import BACKGROUND, format_table
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "emulate L1 rates: thresholds (integer score codes) for target rates, signal efficiencies, pure rates"
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from l1ad.fixed import scores
 from l1ad.rundir import DEFAULT_RTL_ROOT
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "generate the RTL (da4ml) of a run's encoder + score, with latency and yosys resource estimates"
 
 

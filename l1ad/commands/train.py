@@ -7,6 +7,8 @@ from pathlib import Path
 
 from l1ad.models.config import MODEL_KINDS, QUANTIZATION_MODES, ModelConfig
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "train a quantized AE/VAE (QKeras) on background events and write a run directory"
 
 

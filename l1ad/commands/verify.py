@@ -15,6 +15,8 @@ from l1ad.backends import backend_names
 from l1ad.fixed import scores
 from l1ad.rundir import DEFAULT_HLS_ROOT
 
+__all__ = ["HELP", "add_arguments", "run"]
+
 HELP = "check QKeras, hls4ml C-sim (and RTL) against the golden model, integer for integer; writes verify.json"
 
 

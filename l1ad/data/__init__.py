@@ -1,1 +1,3 @@
 """Event input: ADC2021-layout files, generation, preprocessing."""
+
+__all__: list[str] = []

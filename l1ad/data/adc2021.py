@@ -27,6 +27,40 @@ import numpy as np
 
 from l1ad.data.atomic import atomic_path
 
+__all__ = [
+    "N_OBJECTS",
+    "N_FEATURES",
+    "N_INPUTS",
+    "MET_ROW",
+    "EGAMMA_ROWS",
+    "MUON_ROWS",
+    "JET_ROWS",
+    "CLASS_EMPTY",
+    "CLASS_MET",
+    "CLASS_EGAMMA",
+    "CLASS_MUON",
+    "CLASS_JET",
+    "ROW_CLASS",
+    "DATASET",
+    "WEIGHTS",
+    "METADATA_ATTR",
+    "PARTICLE_NAMES",
+    "PARTICLE_CLASSES",
+    "EventFileError",
+    "EventFormatError",
+    "ParticleWriter",
+    "validate_particles",
+    "count_events",
+    "read_particles",
+    "read_weights",
+    "read_metadata",
+    "iter_chunks",
+    "write_particles",
+    "to_flat",
+    "from_flat",
+    "sample_name",
+]
+
 N_OBJECTS = 19
 N_FEATURES = 4  # pT, eta, phi, class
 N_INPUTS = N_OBJECTS * 3  # flattened (pT, eta, phi) for models

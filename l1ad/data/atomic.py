@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
+
+__all__ = ["atomic_path", "write_text_atomic"]
 
 
 class atomic_path:  # noqa: N801 - used like a function: ``with atomic_path(p) as tmp:``
@@ -21,7 +24,7 @@ class atomic_path:  # noqa: N801 - used like a function: ``with atomic_path(p) a
         self.tmp.unlink(missing_ok=True)
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if exc_type is None:
             os.replace(self.tmp, self.path)
         else:

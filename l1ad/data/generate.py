@@ -39,6 +39,24 @@ from tqdm import tqdm
 from l1ad.data import adc2021, l1emu, processes
 from l1ad.data.processes import CrossSection
 
+__all__ = [
+    "LEPTON_FILTER_PT",
+    "DEFAULT_JOB_SIZE",
+    "BACKGROUND_SHARES",
+    "JobSpec",
+    "JobResult",
+    "GenerationSummary",
+    "job_seed",
+    "passes_parton_filter",
+    "make_parton_filter_hook",
+    "run_job",
+    "plan_jobs",
+    "background_counts",
+    "effective_events",
+    "versions",
+    "generate_to_file",
+]
+
 LEPTON_FILTER_PT = 23.0  # GeV, leading e/gamma or muon (ADC2021 lepton filter)
 DEFAULT_JOB_SIZE = 250  # kept events per job
 BATCH_SIZE = 100  # events per Pythia.nextBatch call
@@ -229,9 +247,9 @@ def _overlay(hard: tuple[np.ndarray, ...], pu: tuple[np.ndarray, ...], n_pu: np.
     owner_of_pu_event = np.repeat(np.arange(n_ev), n_pu)
     owner = np.concatenate([np.repeat(np.arange(n_ev), h_counts), np.repeat(owner_of_pu_event, p_counts)])
     order = np.argsort(owner, kind="stable")
-    cols = [np.concatenate([h, p])[order] for h, p in zip(h_cols, p_cols)]
+    px, py, pz, e, pid = (np.concatenate([h, p])[order] for h, p in zip(h_cols, p_cols))
     counts = np.bincount(owner, minlength=n_ev)
-    return l1emu.FinalState.from_arrays(*cols, np.concatenate([[0], np.cumsum(counts)]))
+    return l1emu.FinalState.from_arrays(px, py, pz, e, pid, np.concatenate([[0], np.cumsum(counts)]))
 
 
 def run_job(spec: JobSpec) -> JobResult:
@@ -257,8 +275,8 @@ def run_job(spec: JobSpec) -> JobResult:
             n_pu = n_pu if pu_batch is None or len(pu_batch) == n_pu.sum() else _trim(n_pu, len(pu_batch))
             final_state = _overlay(hard, pu, n_pu)
         else:
-            *cols, counts = hard
-            final_state = l1emu.FinalState.from_arrays(*cols, np.concatenate([[0], np.cumsum(counts)]))
+            px, py, pz, e, pid, counts = hard
+            final_state = l1emu.FinalState.from_arrays(px, py, pz, e, pid, np.concatenate([[0], np.cumsum(counts)]))
         parts, kept = l1emu.emulate(final_state, rng, spec.emu_config, spec.lepton_pt_min)
         need = spec.n_keep - n_kept
         if len(kept) >= need:  # stop exactly after the event that completes the job
@@ -348,7 +366,7 @@ def background_counts(n_events: int, shares: dict[str, float] | None = None) -> 
             break
         counts[k] += 1
     while sum(counts.values()) > n_events:  # minimum-1 rule overshot: take from the largest
-        counts[max(counts, key=counts.get)] -= 1
+        counts[max(counts, key=counts.__getitem__)] -= 1
     return counts
 
 

@@ -31,6 +31,8 @@ import numpy as np
 
 from l1ad.data import adc2021
 
+__all__ = ["Resolution", "L1EmuConfig", "DEFAULT_CONFIG", "FinalState", "emulate", "leading_lepton_pt"]
+
 #: PDG ids never seen by the detector.
 INVISIBLE_IDS = (12, 14, 16)
 #: PDG ids reconstructed as e/gamma candidates (electrons and photons; pi0 and eta are left undecayed and
@@ -205,8 +207,8 @@ def emulate(
     vis_offsets = np.concatenate([[0], np.cumsum(np.bincount(vis_event, minlength=n_ev))])
 
     # MET from all visible particles, resolution from the scalar sum ET.
-    met_x = -np.bincount(vis_event, weights=px, minlength=n_ev)
-    met_y = -np.bincount(vis_event, weights=py, minlength=n_ev)
+    met_x: np.ndarray = -np.bincount(vis_event, weights=px, minlength=n_ev)
+    met_y: np.ndarray = -np.bincount(vis_event, weights=py, minlength=n_ev)
     sum_et = np.bincount(vis_event, weights=pt, minlength=n_ev)
     z_met = rng.standard_normal((n_ev, 2))
     met_sigma = config.met_stochastic * np.sqrt(sum_et)

@@ -193,7 +193,9 @@ class InputFormat:
 
     def to_model_input(self, events: np.ndarray) -> np.ndarray:
         """Events -> the float32 model input ``codes_to_float(to_codes(events))`` (exact in float32 for width <= 24)."""
-        return self.codes_to_float(self.to_codes(events)).astype(np.float32)
+        codes = self.to_codes(events)
+        assert isinstance(codes, np.ndarray)  # without return_saturated: the codes alone
+        return self.codes_to_float(codes).astype(np.float32)
 
     # ---- (de)serialization --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

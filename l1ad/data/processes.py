@@ -35,6 +35,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "DEFAULT_SQRT_S",
+    "DEFAULT_QCD_PTHAT_MIN",
+    "QCD_BIAS_POWER",
+    "COMMON_SETTINGS",
+    "PartonFilter",
+    "QCD_PARTON_FILTER",
+    "Process",
+    "PROCESSES",
+    "BACKGROUND_COMPONENTS",
+    "BACKGROUND",
+    "SIGNALS",
+    "ALL_NAMES",
+    "ADC2021_SOURCE",
+    "ADC2021_FRACTIONS",
+    "CrossSection",
+    "get_process",
+    "check_sqrt_s",
+    "check_mass",
+    "combine",
+    "mixture_fractions",
+]
+
 DEFAULT_SQRT_S = 13_600.0  # GeV
 DEFAULT_QCD_PTHAT_MIN = 20.0  # GeV
 QCD_BIAS_POWER = 1.0
@@ -126,6 +149,7 @@ class Process:
         lines = [f"Beams:eCM = {sqrt_s:g}", *COMMON_SETTINGS, *self.settings]
         if self.mass_pdg is not None:
             m = self.default_mass if mass is None else check_mass(self.name, mass, sqrt_s)
+            assert m is not None, f"process {self.name!r} has a mass parameter but no default mass"
             lines += [f"{self.mass_pdg}:m0 = {m:g}", f"{self.mass_pdg}:mMin = {0.5 * m:g}",
                       f"{self.mass_pdg}:mMax = {1.5 * m:g}"]
         elif mass is not None:

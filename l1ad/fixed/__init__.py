@@ -1,1 +1,3 @@
 """l1ad.fixed"""
+
+__all__: list[str] = []

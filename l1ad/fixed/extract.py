@@ -6,7 +6,8 @@ Quantizer mappings (checked against QKeras 0.9.0's own arithmetic, see ``tests/t
   ``code = clip(round_half_even(x * 2**(bits-1-integer)), -2**(bits-1), 2**(bits-1)-1)``
   = ``ap_fixed<bits, integer+1, AP_RND_CONV, AP_SAT>`` (QKeras' ``integer`` excludes the sign bit).
 - ``quantized_relu(bits, integer)`` (no sigmoid, no negative slope, quantized clip):
-  ``code = clip(round_half_even(x * 2**(bits-integer)), 0, 2**bits-1)`` = ``ap_ufixed<bits, integer, AP_RND_CONV, AP_SAT>``.
+  ``code = clip(round_half_even(x * 2**(bits-integer)), 0, 2**bits-1)``
+  = ``ap_ufixed<bits, integer, AP_RND_CONV, AP_SAT>``.
 
 Weights and biases are quantized by QKeras itself (float64) and turned into integer codes; extraction
 fails unless every value is an exact multiple of the LSB inside the format, and unless QKeras' codes equal
@@ -34,6 +35,19 @@ from l1ad.fixed import scores
 from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores import make_score
+
+__all__ = [
+    "ExtractionError",
+    "quantizer_format",
+    "format_quantizer",
+    "extract_fixed_model",
+    "qkeras_encoder",
+    "run_input_fixed_format",
+    "float64_keras",
+    "float64_clone",
+    "check_qkeras_exact",
+    "qkeras_reference",
+]
 
 #: Significant bits of float32 / float64.
 FLOAT32_BITS = 24
@@ -310,7 +324,7 @@ def float64_clone(encoder: Any) -> Any:
 
 def check_qkeras_exact(fixed: FixedPointModel) -> None:
     """Raise ValueError unless float64 QKeras inference computes ``fixed``'s arithmetic exactly (see module doc)."""
-    for layer, fmt in zip(fixed.layers, fixed.layer_input_formats()):
+    for layer, fmt in zip(fixed.layers, fixed.layer_input_formats(), strict=True):
         acc = layer.accumulator_format(fmt)
         if acc.width > FLOAT64_BITS:
             raise ValueError(f"layer {layer.name}: accumulator {acc.ap_type()} exceeds float64's 53 bits")

@@ -87,7 +87,7 @@ def reference_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutput
     """The int64 implementation, straight from the definitions (the fast path is tested against it)."""
     x = check_input_codes(model, codes)
     outputs = []
-    for layer, fmt in zip(model.layers, model.layer_input_formats()):
+    for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
         x = dense_forward(layer, x, fmt)
         outputs.append(x)
     return _outputs(model, outputs, score_codes)
@@ -120,6 +120,7 @@ def _plan_layer(layer: DenseLayer, input_format: FixedFormat) -> _FloatLayer | N
     acc = layer.accumulator_format(input_format)
     f_acc = acc.frac
     need = max(acc.width + 1, out.width, input_format.width)  # +1: the RND half-LSB addition
+    dtype: type[np.floating]
     if need <= FLOAT32_BITS:
         dtype = np.float32
     elif need <= FLOAT64_BITS:
@@ -173,7 +174,7 @@ def _block_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np
 def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers: bool) -> tuple[list, np.ndarray]:
     layers: list[np.ndarray] = []
     current: np.ndarray = x
-    for layer, fmt, p in zip(model.layers, model.layer_input_formats(), plan.layers):
+    for layer, fmt, p in zip(model.layers, model.layer_input_formats(), plan.layers, strict=True):
         if p is None:
             current = dense_forward(layer, np.asarray(current).astype(np.int64), fmt)
         else:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class DenseLayer:
         w_shift = f_acc - input_format.frac - self.weight_format.frac
         b_shift = f_acc - self.bias_format.frac
         col = np.abs(self.weight).sum(axis=0).astype(object) * x_max
-        return int(max((c << w_shift) + (abs(int(b)) << b_shift) for c, b in zip(col, self.bias)))
+        return int(max((c << w_shift) + (abs(int(b)) << b_shift) for c, b in zip(col, self.bias, strict=True)))
 
     def accumulator_format(self, input_format: FixedFormat) -> FixedFormat:
         """The exact (never overflowing, never rounding) accumulator format for inputs in ``input_format``."""
@@ -101,7 +102,7 @@ class FixedPointModel:
     def __post_init__(self) -> None:
         if not self.layers:
             raise ValueError("FixedPointModel needs at least one layer")
-        for prev, layer in zip(self.layers, self.layers[1:]):
+        for prev, layer in pairwise(self.layers):
             if prev.n_out != layer.n_in:
                 raise ValueError(f"layer {layer.name} takes {layer.n_in} inputs, {prev.name} gives {prev.n_out}")
         expected = self.latent * (2 if self.has_logvar else 1)
@@ -161,7 +162,7 @@ class FixedPointModel:
             arrays["score/lut"] = self.score.lut
         with atomic_path(directory / "model.npz") as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.savez(fh, allow_pickle=True, **arrays)
         with atomic_path(directory / "model.json") as tmp:
             tmp.write_text(json.dumps(self.to_json_dict(), indent=2, sort_keys=True, default=str))
         return directory

@@ -10,6 +10,8 @@ import numpy as np
 
 from l1ad.fixed.model import FixedPointModel
 
+__all__ = ["corner_codes", "random_codes", "verification_codes"]
+
 
 def corner_codes(model: FixedPointModel) -> np.ndarray:
     """Zeros, all max, all min, alternating extremes, +-1, every third input at max, one-hot extremes."""

@@ -5,3 +5,5 @@
 - :mod:`l1ad.hls.score_layer`: the score as an hls4ml custom layer (Extension API) + ``nnet_anomaly_score.h``;
 - :mod:`l1ad.hls.report`: csynth report parsing (latency, II, resources).
 """
+
+__all__: list[str] = []

@@ -25,6 +25,21 @@ from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import FixedPointModel
 from l1ad.hls import score_layer
 
+__all__ = [
+    "DEFAULT_PART",
+    "DEFAULT_CLOCK_PERIOD",
+    "BACKENDS",
+    "HLSSettings",
+    "CSimOutputs",
+    "HLSProject",
+    "layer_precisions",
+    "hls_config",
+    "to_codes",
+    "encoder_with_score",
+    "create_project",
+    "write_build_script",
+]
+
 DEFAULT_PART = "xcvu9p-flga2104-2L-e"
 DEFAULT_CLOCK_PERIOD = 5.0
 BACKENDS = ("Vitis", "Vivado")
@@ -70,7 +85,7 @@ def _precision(fmt: FixedFormat) -> str:
 def layer_precisions(encoder: Any, fixed: FixedPointModel) -> dict[str, dict[str, str]]:
     """hls4ml ``Precision`` entries per Keras layer name, from the FixedPointModel's formats."""
     by_name = {layer.name: layer for layer in fixed.layers}
-    inputs = dict(zip([l.name for l in fixed.layers], fixed.layer_input_formats()))
+    inputs = dict(zip([layer.name for layer in fixed.layers], fixed.layer_input_formats(), strict=True))
     out: dict[str, dict[str, str]] = {}
     pending: FixedFormat | None = fixed.input_format  # format of the next QActivation's result
     for layer in encoder.layers:
@@ -175,7 +190,7 @@ class HLSProject:
     def score_input_node(self) -> Any:
         """The hls4ml layer whose output feeds the score (the encoder output)."""
         layers = list(self.hls_model.get_layers())
-        score_nodes = [l for l in layers if l.class_name == score_layer.IR_CLASS]
+        score_nodes = [node for node in layers if node.class_name == score_layer.IR_CLASS]
         if not score_nodes:
             return layers[-1]
         input_name = score_nodes[0].inputs[0]

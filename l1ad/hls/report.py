@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+__all__ = ["RESOURCES", "ReportError", "find_csynth_report", "parse_csynth_report", "format_report"]
+
 RESOURCES = ("LUT", "FF", "DSP", "BRAM_18K", "URAM")
 #: XML tag names of each resource (Vivado HLS says DSP48E, Vitis HLS says DSP).
 RESOURCE_TAGS = {"LUT": ("LUT",), "FF": ("FF",), "DSP": ("DSP", "DSP48E"), "BRAM_18K": ("BRAM_18K",), "URAM": ("URAM",)}

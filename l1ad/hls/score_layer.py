@@ -49,8 +49,9 @@ def config_to_spec(config: dict[str, Any]) -> ScoreSpec:
 def _keras_layer_class() -> type:
     keras = keras_compat.keras()
     tf = keras_compat.tensorflow()
+    layer_base: Any = keras.layers.Layer  # a class of a dynamically imported module
 
-    class AnomalyScore(keras.layers.Layer):
+    class AnomalyScore(layer_base):
         """Float score of [mu | logvar] (conversion carrier; the firmware computes the integer score)."""
 
         def __init__(self, score: dict[str, Any], **kwargs: Any) -> None:

@@ -6,3 +6,5 @@ Modules: ``config`` (ModelConfig), ``builders`` (DNN/CNN AE/VAE, float and quant
 pruning), ``export`` (deployable encoder contract), ``store`` (write / ``load_run`` a run's models and scores).
 Importing this package does not import TensorFlow; the submodules that need it load it on use.
 """
+
+__all__: list[str] = []

@@ -62,6 +62,7 @@ def _dense(
 ) -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
+        assert q is not None
         x = qk.QDense(units, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"], name=name)(x)
         return qk.QActivation(q["relu"], name=f"{name}_relu")(x) if act else x
     x = keras.layers.Dense(units, name=name)(x)
@@ -82,6 +83,7 @@ def _conv(
 ) -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     if quantized:
+        assert q is not None
         x = qk.QConv2D(
             filters, kernel, padding=padding, kernel_quantizer=q[kernel_key], bias_quantizer=q["bias"], name=name
         )(x)
@@ -95,7 +97,7 @@ def build_encoder(cfg: ModelConfig, quantized: bool) -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     q = _quantizers(cfg) if quantized else None
     inp = keras.Input((N_INPUTS,), name="inputs")
-    x = qk.QActivation(q["input"], name="input_quant")(inp) if quantized else inp
+    x = qk.QActivation(q["input"], name="input_quant")(inp) if q is not None else inp
     if cfg.convolutional:
         x = keras.layers.Reshape(IMAGE_SHAPE, name="to_image")(x)
         x = _conv(cfg.conv_filters[0], (3, 3), "same", cfg, quantized, "enc_conv0", q, x, kernel_key="first_kernel")
@@ -108,7 +110,7 @@ def build_encoder(cfg: ModelConfig, quantized: bool) -> Any:
                 width, cfg, quantized, f"enc_dense{i}", q, x, act=True, kernel_key="kernel" if i else "first_kernel"
             )
     x = _dense(head_units(cfg), cfg, quantized, "enc_head", q, x, act=False)
-    if quantized:
+    if q is not None:
         x = qk.QActivation(q["output"], name="enc_head_quant")(x)
     return keras.Model(inp, x, name="encoder")
 

@@ -19,6 +19,8 @@ import numpy as np
 
 from l1ad import keras_compat
 
+__all__ = ["EncoderContractError", "check_encoder_contract", "quantized_weights", "deployable_encoder", "is_deployable"]
+
 
 class EncoderContractError(ValueError):
     """The model is not a deployable encoder; the message names the offending layer."""
@@ -59,7 +61,7 @@ def check_encoder_contract(model: Any) -> None:
             f"{first.name}: first layer must be QActivation(quantized_bits), got {type(first).__name__}"
         )
     _check_bits(first.quantizer, f"{first.name} (input quantizer)")
-    pairs = list(zip(dense_act[0::2], dense_act[1::2]))
+    pairs = list(zip(dense_act[0::2], dense_act[1::2], strict=True))
     for n, (dense, act) in enumerate(pairs):
         last = n == len(pairs) - 1
         if type(dense) is not qk.QDense:

@@ -11,6 +11,8 @@ from typing import Any
 
 from l1ad.models.config import ModelConfig
 
+__all__ = ["wrap", "strip", "sparsity"]
+
 
 def _tfmot() -> Any:
     from l1ad import keras_compat

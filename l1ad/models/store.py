@@ -164,7 +164,7 @@ def write_run(
             },
         )
         for sample, arrays in scores.items():
-            np.savez(tmp.scores_npz(sample), **arrays)
+            np.savez(tmp.scores_npz(sample), allow_pickle=True, **arrays)
     return run
 
 

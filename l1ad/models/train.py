@@ -42,8 +42,9 @@ def configure_tensorflow(seed: int, threads: int | None = 1) -> None:
 
 def _trainer_class() -> type:
     keras, tf = keras_compat.keras(), keras_compat.tensorflow()
+    model_base: Any = keras.Model  # a class of a dynamically imported module
 
-    class AutoencoderTrainer(keras.Model):
+    class AutoencoderTrainer(model_base):
         """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask]."""
 
         def __init__(
@@ -69,7 +70,7 @@ def _trainer_class() -> type:
         def metrics(self) -> list:
             return list(self.trackers.values())
 
-        def _loss_terms(self, x: Any, y: Any, training: bool) -> tuple[Any, Any, Any]:
+        def _loss_terms(self, x: Any, y: Any, training: bool) -> dict[str, Any]:
             enc = self.encoder(x, training=training)
             mu = enc[:, : self.latent]
             if self.variational:
@@ -102,7 +103,7 @@ def _trainer_class() -> type:
                 terms = self._loss_terms(x, y, training=True)
                 total = terms["loss"] + tf.add_n(self.losses) if self.losses else terms["loss"]
             grads = tape.gradient(total, self.trainable_weights)
-            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
             return self._record(terms)
 
         def test_step(self, data: Any) -> dict:
@@ -123,7 +124,9 @@ class _TqdmEpochs:
         keras = keras_compat.keras()
         from tqdm.auto import tqdm
 
-        class Bar(keras.callbacks.Callback):
+        callback_base: Any = keras.callbacks.Callback  # a class of a dynamically imported module
+
+        class Bar(callback_base):
             def on_train_begin(self, logs: dict | None = None) -> None:
                 self.bar = tqdm(total=total, desc=desc, unit="epoch", disable=not enabled, leave=True)
 

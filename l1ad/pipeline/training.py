@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def train(
     data: str | os.PathLike,
     out: str | os.PathLike | RunDir,
     config: ModelConfig | None = None,
-    signals: list[str | os.PathLike] | tuple = (),
+    signals: Sequence[str | os.PathLike] = (),
     progress: bool = True,
     overwrite: bool = False,
     threads: int | None = 1,

@@ -23,6 +23,29 @@ import numpy as np
 
 from l1ad.rates.histogram import IntHistogram
 
+__all__ = [
+    "LHC_REVOLUTION_HZ",
+    "DEFAULT_COLLISION_HZ",
+    "DEFAULT_TARGET_RATES_HZ",
+    "MAX_BUNCHES",
+    "ScoreFunction",
+    "RateAtThreshold",
+    "TargetResult",
+    "collision_frequency",
+    "parse_rate",
+    "format_rate",
+    "check_scores",
+    "check_weights",
+    "score_histogram",
+    "weighted_fraction",
+    "fraction_above",
+    "rate_at_threshold",
+    "threshold_for_rate",
+    "rate_curve",
+    "efficiency_curve",
+    "emulate",
+]
+
 #: LHC revolution frequency [Hz]: one bunch crossing per filled bunch per turn.
 LHC_REVOLUTION_HZ = 11_245.0
 DEFAULT_COLLISION_HZ = 40e6

@@ -17,6 +17,8 @@ from functools import cached_property
 
 import numpy as np
 
+__all__ = ["IntHistogram"]
+
 _MANTISSA_BITS = 53
 _SPLIT_BITS = 26
 _LOW_MASK = (1 << _SPLIT_BITS) - 1
@@ -101,7 +103,9 @@ class _ExactSums:
         out = [0] * len(keys)
         index = np.searchsorted(keys, self.key)
         shifts = self.exp - _MANTISSA_BITS - _UNIT_EXP
-        for i, high, low, shift in zip(index.tolist(), self.high.tolist(), self.low.tolist(), shifts.tolist()):
+        for i, high, low, shift in zip(
+            index.tolist(), self.high.tolist(), self.low.tolist(), shifts.tolist(), strict=True
+        ):
             out[i] += ((high << _SPLIT_BITS) + low) << shift
         return out
 
@@ -161,7 +165,7 @@ class IntHistogram:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, IntHistogram):
             return NotImplemented
-        return all(np.array_equal(a, b) for a, b in zip(self._arrays(), other._arrays()))
+        return all(np.array_equal(a, b) for a, b in zip(self._arrays(), other._arrays(), strict=True))
 
     def _arrays(self) -> list[np.ndarray]:
         return [

@@ -25,6 +25,8 @@ import numpy as np
 from l1ad.data.adc2021 import EGAMMA_ROWS, JET_ROWS, MET_ROW, MUON_ROWS, validate_particles
 from l1ad.rates.emulate import DEFAULT_COLLISION_HZ, IntHistogram, fraction_above, weighted_fraction
 
+__all__ = ["MENU_KEY", "BaselineMenu", "menu_rates", "menu_efficiency", "pure_fraction", "compare_with_menu"]
+
 #: Key of the "any seed" (menu OR) entry in a seed histogram; seed i has key i.
 MENU_KEY = -1
 
@@ -94,7 +96,7 @@ class BaselineMenu:
 
     def accepts(self, particles: np.ndarray) -> np.ndarray:
         """bool (N,): the menu (OR of the enabled seeds) accepts the event."""
-        return self.decisions(particles).any(axis=1)
+        return np.any(self.decisions(particles), axis=1)
 
     def seed_histogram(self, decisions: np.ndarray, weights: np.ndarray) -> IntHistogram:
         """Weighted counts per seed (key i) and for the whole menu (key :data:`MENU_KEY`)."""

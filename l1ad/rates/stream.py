@@ -25,6 +25,15 @@ from l1ad.rates.emulate import ScoreFunction, check_scores, check_weights
 from l1ad.rates.histogram import IntHistogram
 from l1ad.rates.menu import BaselineMenu
 
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "SampleHistograms",
+    "histogram_events",
+    "plan_blocks",
+    "stream_histograms",
+    "dask_histograms",
+]
+
 DEFAULT_CHUNK_SIZE = 100_000
 #: Chunk histograms are merged into the running total in batches of this many (bounds memory and cost).
 MERGE_EVERY = 16
@@ -59,7 +68,8 @@ class SampleHistograms:
             hists = [getattr(p, field) for p in parts]
             return None if hists[0] is None else IntHistogram.merge_all(hists)
 
-        return SampleHistograms(merge("scores"), merge("menu_rejected"), merge("seeds"))
+        scores = IntHistogram.merge_all([p.scores for p in parts])
+        return SampleHistograms(scores, merge("menu_rejected"), merge("seeds"))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SampleHistograms):
@@ -181,7 +191,7 @@ def dask_histograms(
     # one regrouping per reduction step (tree of width 8), not pairwise merges of growing histograms
     result = bag.map(_histogram_block, score_fn=score_fn, menu=menu).reduction(_merge_many, _merge_many, split_every=8)
     config = {} if num_workers is None else {"num_workers": num_workers}
-    with dask.config.set(**config):
+    with dask.config.set(config):
         if progress:
             from dask.diagnostics import ProgressBar
 

@@ -11,10 +11,19 @@ import numpy as np
 
 from l1ad.data.atomic import atomic_path
 from l1ad.rates.emulate import DEFAULT_COLLISION_HZ, emulate, format_rate
+from l1ad.rates.histogram import IntHistogram
 from l1ad.rates.menu import BaselineMenu, compare_with_menu, menu_efficiency, menu_rates
 from l1ad.rates.stream import SampleHistograms
 
+__all__ = ["BACKGROUND", "summarize", "format_table", "save_histograms", "load_histograms"]
+
 BACKGROUND = "background"
+
+
+def _menu_histograms(sample: SampleHistograms) -> tuple[IntHistogram, IntHistogram]:
+    """(menu_rejected, seeds) of a sample filled with the menu (every sample is, when the background is)."""
+    assert sample.menu_rejected is not None and sample.seeds is not None, "sample filled without the menu"
+    return sample.menu_rejected, sample.seeds
 
 
 def summarize(
@@ -37,12 +46,10 @@ def summarize(
         if score_lsb is not None:
             row["threshold_value"] = res.threshold * score_lsb
         if with_menu:
-            cmp = compare_with_menu(
-                res.threshold, background.scores, background.menu_rejected, background.seeds, f_coll_hz
-            )
+            cmp = compare_with_menu(res.threshold, background.scores, *_menu_histograms(background), f_coll_hz)
             row.update(pure_rate_hz=cmp["pure"], pure_rate_err_hz=cmp["pure_err"], menu_or_ad_rate_hz=cmp["menu_or_ad"])
             for name, sample in signals.items():
-                s = compare_with_menu(res.threshold, sample.scores, sample.menu_rejected, sample.seeds)
+                s = compare_with_menu(res.threshold, sample.scores, *_menu_histograms(sample))
                 row["signals"][name].update(
                     menu_efficiency=s["menu"],
                     menu_or_ad_efficiency=s["menu_or_ad"],
@@ -60,10 +67,13 @@ def summarize(
         "targets": targets,
     }
     if with_menu:
+        assert menu is not None
         out["menu"] = {
             "settings": menu.to_dict(),
-            "rates": menu_rates(menu, background.seeds, background.scores, f_coll_hz),
-            "signal_efficiency": {name: menu_efficiency(s.seeds, s.scores)[0] for name, s in signals.items()},
+            "rates": menu_rates(menu, _menu_histograms(background)[1], background.scores, f_coll_hz),
+            "signal_efficiency": {
+                name: menu_efficiency(_menu_histograms(s)[1], s.scores)[0] for name, s in signals.items()
+            },
         }
     return out
 
@@ -86,7 +96,7 @@ def format_table(summary: Mapping[str, Any]) -> str:
         cells += [f"{100 * t['signals'][s]['efficiency']:.3g}%" for s in signals]
         lines.append(cells)
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
-    text = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [head, *lines]]
+    text = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *lines]]
     few = [format_rate(t["target_hz"]) for t in summary["targets"] if t.get("n_events_above", 10) < 10]
     if few:
         text.append(
@@ -123,7 +133,7 @@ def save_histograms(path: str | os.PathLike, samples: Mapping[str, SampleHistogr
         )
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, allow_pickle=True, **arrays)
     return Path(path)
 
 

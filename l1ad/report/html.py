@@ -25,6 +25,8 @@ import numpy as np
 from l1ad.data.atomic import write_text_atomic
 from l1ad.rundir import RunDir
 
+__all__ = ["write_report", "format_number", "format_with_error", "key_label", "render_value"]
+
 BACKGROUND = "background"
 
 _CSS = """body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}

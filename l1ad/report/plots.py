@@ -21,6 +21,8 @@ import numpy as np  # noqa: E402
 from l1ad.analysis.metrics import auc, roc_curve  # noqa: E402
 from l1ad.plotting import label, save_figure, use_style  # noqa: E402
 
+__all__ = ["score_distributions", "roc_curves", "rate_vs_threshold", "efficiency_vs_rate"]
+
 Hist = Mapping[str, np.ndarray]
 
 

@@ -8,3 +8,5 @@
 - :mod:`l1ad.rtl.backend`   the ``rtl`` firmware backend (build, simulate, report) that ``l1ad verify`` runs
 - :mod:`l1ad.rtl.example`   random-weight models with the default formats (tests, benchmarks)
 """
+
+__all__: list[str] = []

@@ -8,12 +8,15 @@ Default formats are those of ``l1ad.models.config.ModelConfig``: inputs ``ap_fix
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
 from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores import make_score
+
+__all__ = ["INPUT_FORMAT", "WEIGHT_FORMAT", "BIAS_FORMAT", "HIDDEN_FORMAT", "LATENT_FORMAT", "example_model"]
 
 INPUT_FORMAT = FixedFormat(16, 6)
 WEIGHT_FORMAT = FixedFormat(8, 2)
@@ -40,7 +43,7 @@ def example_model(
     rng = np.random.default_rng(seed)
     widths = list(sizes) + [2 * latent]
     layers = []
-    for n, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+    for n, (n_in, n_out) in enumerate(pairwise(widths)):
         if weights == "glorot":
             w = WEIGHT_FORMAT.quantize(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)))
         elif weights == "uniform":

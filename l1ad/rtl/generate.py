@@ -31,6 +31,18 @@ from da4ml.types import minimal_kif
 from l1ad.fixed.model import FixedPointModel
 from l1ad.rtl.trace import trace_model
 
+__all__ = [
+    "CORE_NAME",
+    "WRAPPER_LATENCY",
+    "DEFAULT_CLOCK",
+    "GeneratedDesign",
+    "parse_clock",
+    "latency_cutoff_for",
+    "model_digest",
+    "generate_rtl",
+    "design_for",
+]
+
 CORE_NAME = "l1ad_core"
 #: Registers the hand-written wrapper (firmware/hdl/l1ad_trigger.v) adds after the core: none, the core
 #: compares the score with the threshold itself (an input traced with the model) and registers both.

@@ -17,6 +17,8 @@ from pathlib import Path
 from l1ad.rtl.generate import GeneratedDesign
 from l1ad.shipped import wrapper_hdl
 
+__all__ = ["DEVICES", "YosysNotFound", "Resources", "yosys_path", "count_cells", "parse_stat_json", "estimate"]
+
 #: Device capacities (AMD UltraScale+ data sheets).
 DEVICES = {
     "VU9P": {"LUT": 1_182_240, "FF": 2_364_480, "DSP": 6_840},

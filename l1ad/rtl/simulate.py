@@ -27,6 +27,18 @@ from typing import Any
 from l1ad.rtl.generate import GeneratedDesign
 from l1ad.shipped import TESTBENCH_MODULE, testbench_dir, wrapper_hdl
 
+__all__ = [
+    "TOPLEVEL",
+    "TESTS",
+    "SIMULATORS",
+    "SimResult",
+    "verilator_root",
+    "verilator_env",
+    "build",
+    "run_tests",
+    "parse_results",
+]
+
 TOPLEVEL = "l1ad_trigger"
 TESTS = ("test_bit_accuracy", "test_latency", "test_reset_mid_stream", "test_threshold_change")
 

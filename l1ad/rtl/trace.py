@@ -29,6 +29,21 @@ from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.model import DenseLayer, FixedPointModel
 from l1ad.fixed.scores.base import ScoreSpec
 
+__all__ = [
+    "DEFAULT_HWCONF",
+    "DSP_LEVELS",
+    "TracedModel",
+    "kif",
+    "requantize",
+    "dense",
+    "lookup",
+    "dsp_levels",
+    "score_terms",
+    "score_value",
+    "trigger",
+    "trace_model",
+]
+
 #: da4ml's default hardware configuration for tracing (adder size, carry size, cutoff: pipelining later).
 DEFAULT_HWCONF = HWConfig(1, -1, -1)
 #: Delay of one DSP48E2 product in adder levels (~1 ns each, da4ml's unit): ~4 ns unregistered on UltraScale+ -2.
@@ -245,11 +260,11 @@ def trace_model(
     solver_options = {} if hard_dc is None else {"hard_dc": hard_dc}
     n = model.n_inputs
     formats = [kif(model.input_format)] * n + ([kif(model.score.output_format)] if with_trigger else [])
-    k, i, f = (np.array(column) for column in zip(*formats))
+    k, i, f = (np.array(column) for column in zip(*formats, strict=True))
     inp = FixedVariableArrayInput((len(formats),), hwconf=hwconf, solver_options=solver_options)
     quantized = inp.quantize(k, i, f, overflow_mode="WRAP", round_mode="TRN")
     x = quantized[:n]
-    for layer, fmt in zip(model.layers, model.layer_input_formats()):
+    for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
         x = dense(layer, x, fmt)
     mu = x[: model.latent]
     logvar = x[model.latent :] if model.has_logvar else None

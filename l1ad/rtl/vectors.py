@@ -21,6 +21,8 @@ from l1ad.data.atomic import atomic_path
 from l1ad.fixed.golden import golden_score
 from l1ad.fixed.model import FixedPointModel
 
+__all__ = ["threshold_scenario", "write_sim_vectors"]
+
 
 def _thresholds(score: np.ndarray, seed: int, block: int = 97) -> np.ndarray:
     rng = np.random.default_rng(seed + 1)
@@ -31,7 +33,7 @@ def _thresholds(score: np.ndarray, seed: int, block: int = 97) -> np.ndarray:
     return thr
 
 
-def threshold_scenario(score: np.ndarray, n: int = 24) -> dict[str, np.ndarray]:
+def threshold_scenario(score: np.ndarray, n: int = 24) -> dict[str, np.ndarray | np.int64]:
     """Events 0..n-1; threshold switches at n/3 (with the event) and at 2n/3 (in an idle cycle before it)."""
     n = min(n, len(score))
     s = score[:n]
@@ -63,5 +65,5 @@ def write_sim_vectors(model: FixedPointModel, codes: np.ndarray, path: str | os.
     path = Path(path)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, allow_pickle=True, **arrays)
     return path

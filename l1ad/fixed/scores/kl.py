@@ -71,6 +71,7 @@ class KL(Score):
 
     def codes(self, spec: ScoreSpec, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
         lv = self.check_inputs(spec, mu, logvar)
+        assert lv is not None  # needs_logvar: check_inputs returns the codes or raises
         assert spec.lut is not None and spec.lut_format is not None
         mu2_shift, table_shift = shifts(spec.latent_format, spec.lut_format)
         t = spec.lut[lut_index(spec, lv)]

@@ -47,6 +47,7 @@ class Rz(Score):
 
     def codes(self, spec: ScoreSpec, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
         lv = self.check_inputs(spec, mu, logvar)
+        assert lv is not None  # needs_logvar: check_inputs returns the codes or raises
         assert spec.lut is not None
         return (mu * mu * spec.lut[lut_index(spec, lv)]).sum(axis=1)
 
