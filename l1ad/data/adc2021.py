@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import h5py
 import numpy as np
@@ -200,6 +200,18 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise EventFormatError(f"{path}: attribute {METADATA_ATTR} is not valid JSON: {exc}") from exc
+
+
+@overload
+def iter_chunks(
+    path: str | os.PathLike, chunk_size: int = ..., validate: bool = ..., with_weights: Literal[False] = ...
+) -> Iterator[np.ndarray]: ...
+
+
+@overload
+def iter_chunks(
+    path: str | os.PathLike, chunk_size: int = ..., validate: bool = ..., *, with_weights: Literal[True]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
 
 def iter_chunks(

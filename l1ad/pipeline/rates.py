@@ -13,7 +13,7 @@ import numpy as np
 
 from l1ad.analysis import metrics
 from l1ad.analysis.baselines import BASELINES, baseline_scores
-from l1ad.data.adc2021 import iter_chunks, read_weights, sample_name
+from l1ad.data.adc2021 import iter_chunks, sample_name
 from l1ad.data.atomic import write_text_atomic
 from l1ad.models.store import Run
 from l1ad.pipeline.fixed import trigger
@@ -37,12 +37,10 @@ def baseline_values(
     values: dict[str, list[np.ndarray]] = {name: [] for name in BASELINES}
     weights = []
     for path in files:
-        w_all, start = read_weights(path), 0
-        for chunk in iter_chunks(path, chunk_size=chunk_size):
+        for chunk, w_chunk in iter_chunks(path, chunk_size=chunk_size, with_weights=True):
             for name, v in baseline_scores(chunk).items():
                 values[name].append(v)
-            weights.append(w_all[start : start + len(chunk)])
-            start += len(chunk)
+            weights.append(w_chunk)
     return {k: np.concatenate(v) for k, v in values.items()}, np.concatenate(weights)
 
 

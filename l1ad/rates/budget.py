@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from l1ad.data.adc2021 import EGAMMA_ROWS, JET_ROWS, MET_ROW, MUON_ROWS, iter_chunks, read_weights, validate_particles
+from l1ad.data.adc2021 import EGAMMA_ROWS, JET_ROWS, MET_ROW, MUON_ROWS, iter_chunks, validate_particles
 from l1ad.rates.emulate import DEFAULT_COLLISION_HZ, format_rate, weighted_fraction
 from l1ad.rates.menu import BaselineMenu
 
@@ -110,12 +110,9 @@ def fit_menu_to_budget(
         raise ValueError("the menu has no enabled seed to scale")
     scales, weights = [], []
     for path in files:
-        start = 0
-        w_all = read_weights(path)
-        for chunk in iter_chunks(path, chunk_size=chunk_size):
+        for chunk, w_chunk in iter_chunks(path, chunk_size=chunk_size, with_weights=True):
             scales.append(fire_scale(menu, chunk))
-            weights.append(w_all[start : start + len(chunk)])
-            start += len(chunk)
+            weights.append(w_chunk)
     r, w = np.concatenate(scales), np.concatenate(weights)
     total, total2 = float(w.sum()), float((w**2).sum())
     order = np.argsort(-r, kind="stable")

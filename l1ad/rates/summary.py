@@ -146,7 +146,7 @@ def save_baseline_histograms(
         arrays.update({f"{k}_{i}": np.asarray(h[k]) for k in ("codes", "sumw", "sumw2")})
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, allow_pickle=True, **arrays)
     return Path(path)
 
 
