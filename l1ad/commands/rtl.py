@@ -46,11 +46,12 @@ def format_resources(res: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from l1ad.pipeline import open_run, rtl
+    from l1ad.pipeline import rtl
+    from l1ad.rundir import RunDir
 
-    run_obj = open_run(args.run_dir)
+    run_dir = RunDir(args.run_dir)
     result = rtl(
-        run_obj,
+        run_dir,
         args.score,
         clock=args.clock,
         latency_cutoff=args.latency_cutoff,
@@ -65,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
     )
     if "resources" in s:
         print(format_resources(s["resources"]))
-    print(f"rtl: summary -> {run_obj.dir.rtl_summary_json(args.score)}")
+    print(f"rtl: summary -> {run_dir.rtl_summary_json(args.score)}")
     return 0

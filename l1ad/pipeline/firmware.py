@@ -15,6 +15,7 @@ from l1ad.fixed.model import FixedPointModel
 from l1ad.models.store import Run
 from l1ad.pipeline.fixed import extract, fixed_model
 from l1ad.pipeline.verification import compare, run_codes
+from l1ad.rundir import RunDir
 
 __all__ = ["Conversion", "RTLResult", "convert", "rtl"]
 
@@ -89,7 +90,7 @@ class RTLResult:
 
 
 def rtl(
-    run: Run,
+    run: Run | RunDir,
     score: str = "kl",
     clock: str | float = "200MHz",
     latency_cutoff: int | None = None,
@@ -97,12 +98,16 @@ def rtl(
     resources: bool = True,
 ) -> RTLResult:
     """Generate the pipelined Verilog of ``score`` (default in the run's RTL folder) with latency, da4ml cost
-    and (``resources``, with yosys installed) a LUT/FF/DSP estimate; writes the run's ``rtl/<score>/rtl.json``."""
+    and (``resources``, with yosys installed) a LUT/FF/DSP estimate; writes the run's ``rtl/<score>/rtl.json``.
+    A bare :class:`RunDir` with only ``fixed/<score>`` (e.g. a model converted elsewhere) is enough."""
     from l1ad.rtl.generate import generate_rtl
     from l1ad.rtl.resources import YosysNotFound, estimate
 
+    run_dir = run if isinstance(run, RunDir) else run.dir
+    if not run_dir.path.is_dir():
+        raise FileNotFoundError(f"{run_dir.path}: no such run directory")
     model = fixed_model(run, score)
-    design = generate_rtl(model, out or run.dir.rtl_design(score), clock=clock, latency_cutoff=latency_cutoff)
+    design = generate_rtl(model, out or run_dir.rtl_design(score), clock=clock, latency_cutoff=latency_cutoff)
     info = design.l1ad
     summary: dict[str, Any] = {
         "design": str(design.path),
@@ -121,5 +126,5 @@ def rtl(
         except YosysNotFound as exc:
             res = {"skipped": str(exc)}
         summary["resources"] = res
-    write_text_atomic(run.dir.rtl_summary_json(score), json.dumps(summary, indent=1) + "\n")
+    write_text_atomic(run_dir.rtl_summary_json(score), json.dumps(summary, indent=1) + "\n")
     return RTLResult(design, summary)

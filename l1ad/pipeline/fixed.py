@@ -7,7 +7,8 @@ from typing import Any
 
 from l1ad.fixed.extract import extract_fixed_model, run_input_fixed_format
 from l1ad.fixed.model import FixedPointModel
-from l1ad.models.store import Run
+from l1ad.models.store import Run, load_run
+from l1ad.rundir import RunDir
 from l1ad.trigger import Trigger
 
 __all__ = ["extract", "fixed_model", "trigger"]
@@ -27,12 +28,13 @@ def extract(run: Run, score: str = "kl", **score_options: Any) -> FixedPointMode
     )
 
 
-def fixed_model(run: Run, score: str = "kl") -> FixedPointModel:
-    """The run's FixedPointModel for ``score``: the converted one (``l1ad convert``) if present, else extracted."""
-    saved = run.dir.fixed_dir(score)
+def fixed_model(run: Run | RunDir, score: str = "kl") -> FixedPointModel:
+    """The run's FixedPointModel for ``score``: the converted one (``l1ad convert``) if present, else extracted
+    from the run's encoder (a bare :class:`RunDir` holding only ``fixed/<score>`` is enough for the former)."""
+    saved = (run if isinstance(run, RunDir) else run.dir).fixed_dir(score)
     if (saved / "model.json").is_file():
         return FixedPointModel.load(saved)
-    return extract(run, score)
+    return extract(run if isinstance(run, Run) else load_run(run), score)
 
 
 def trigger(run: Run, score: str | None = None) -> Trigger:
