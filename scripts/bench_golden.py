@@ -21,6 +21,8 @@ from itertools import pairwise  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from l1ad.fixed import scores  # noqa: E402
+
 
 def rate(fn, n: int, repeat: int = 3) -> float:
     best = float("inf")
@@ -61,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--csim-events", type=int, default=5000)
-    parser.add_argument("--score", choices=("kl", "rz", "mu2"), default="kl")
+    parser.add_argument("--score", choices=scores.names(), default="kl")
     parser.add_argument("--no-csim", action="store_true")
     args = parser.parse_args()
 

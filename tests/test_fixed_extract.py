@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from l1ad import keras_compat
+from l1ad.fixed import scores
 from l1ad.fixed.extract import (
     ExtractionError,
     check_qkeras_exact,
@@ -229,7 +230,7 @@ def test_qkeras_reference_rejects_bad_inputs(default_encoder):
 
 
 # ---- save / load ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("score", ["kl", "rz", "mu2"])
+@pytest.mark.parametrize("score", scores.names())
 def test_save_load_round_trip(default_encoder, tmp_path, score):
     fixed = extract_fixed_model(default_encoder, score=score)
     fixed.save(tmp_path / score)

@@ -7,7 +7,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from l1ad.fixed import golden
+from l1ad.fixed import golden, scores
 from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_forward, golden_score, reference_forward
 from l1ad.fixed.model import DenseLayer, FixedPointModel
@@ -80,7 +80,7 @@ def assert_same(model: FixedPointModel, codes: np.ndarray) -> None:
     assert np.array_equal(golden_score(model, codes, block=257), ref.score)  # blocks of odd size
 
 
-@pytest.mark.parametrize("score", ["kl", "rz", "mu2"])
+@pytest.mark.parametrize("score", scores.names())
 def test_fast_path_equals_int64_reference_default(score):
     model = random_model(1, score=score)
     plan = golden._plan(model)

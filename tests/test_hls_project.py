@@ -12,13 +12,14 @@ import pytest
 from synthetic_events import background
 
 from l1ad.data.preprocess import InputFormat
+from l1ad.fixed import scores
 from l1ad.fixed.extract import extract_fixed_model, qkeras_reference
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.vectors import verification_codes
 from l1ad.hls.project import HLSSettings, create_project, to_codes
 from l1ad.models.builders import build_quantized_encoder
 
-SCORES = ("kl", "rz", "mu2")
+SCORES = scores.names()
 
 
 @pytest.fixture(scope="module")

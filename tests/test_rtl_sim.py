@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from l1ad.fixed import scores
 from l1ad.fixed.vectors import verification_codes
 from l1ad.pipeline.verification import verify_backend
 from l1ad.rtl import simulate as runner
@@ -128,7 +129,7 @@ def physics_codes(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["mu2", "kl", "rz"])
+@pytest.mark.parametrize("kind", scores.names())
 def test_default_model_full(kind, tmp_path, physics_codes):
     """Default-size encoder, 1e4 vectors (corner cases + Pythia events + random), all four cocotb tests."""
     model = example_model(kind)

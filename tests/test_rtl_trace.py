@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 import pytest
 
+from l1ad.fixed import scores
 from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import DenseLayer, FixedPointModel
@@ -109,7 +110,7 @@ def test_table_contents_reach_the_score():
     assert after == golden_forward(model, codes).score[0]
 
 
-@pytest.mark.parametrize("kind", ["mu2", "kl", "rz"])
+@pytest.mark.parametrize("kind", scores.names())
 def test_default_size_encoder(kind):
     model = example_model(kind)
     codes = np.concatenate([corner_codes(model), random_codes(model, 1500, seed=1)])
@@ -127,7 +128,7 @@ def test_kif_follows_ap_fixed_convention():
     assert kif(FixedFormat(8, 3, signed=False)) == (0, 3, 5)
 
 
-@pytest.mark.parametrize("kind", ["mu2", "kl", "rz"])
+@pytest.mark.parametrize("kind", scores.names())
 def test_trigger_bit_is_strict_comparison(kind):
     """The traced trigger output is score > threshold, with thresholds on, just below and just above scores."""
     model = example_model(kind)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from l1ad.cli import VERBS
+from l1ad.fixed import scores
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -18,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full", action="store_true", help="the full-size demo (100k events, 50 epochs) instead of the quick one"
     )
-    parser.add_argument("--score", choices=("kl", "rz", "mu2"), default="kl", help="trigger score (default kl)")
+    parser.add_argument("--score", choices=scores.names(), default="kl", help="trigger score (default kl)")
     parser.add_argument("--workers", type=int, default=None, help="processes for generation / threads for training")
     parser.add_argument("--seed", type=int, default=1, help="seed of generation and training (default 1)")
 
