@@ -16,6 +16,7 @@ from l1ad.fixed.scores.base import Score, ScoreSpec, TraceOps
 from l1ad.fixed.scores.kl import KL
 from l1ad.fixed.scores.mu2 import Mu2
 from l1ad.fixed.scores.rz import Rz
+from l1ad.registry import Registry
 
 __all__ = [
     "Score",
@@ -29,33 +30,27 @@ __all__ = [
     "score_codes",
 ]
 
-_REGISTRY: dict[str, Score] = {}
+_REGISTRY: Registry[Score] = Registry("score")
 
 
 def register(score: Score) -> Score:
     """Add ``score`` to the registry (its ``name`` must be new); returns it."""
-    if score.name in _REGISTRY:
-        raise ValueError(f"a score named {score.name!r} is already registered")
-    _REGISTRY[score.name] = score
-    return score
+    return _REGISTRY.register(score.name, score)
 
 
 def unregister(name: str) -> None:
     """Remove a registered score (e.g. one a test added)."""
-    _REGISTRY.pop(name, None)
+    _REGISTRY.unregister(name)
 
 
 def get(name: str) -> Score:
     """The registered score ``name``; an unknown name raises ``ValueError`` listing the known ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown score {name!r} (registered: {', '.join(_REGISTRY)})") from None
+    return _REGISTRY.get(name)
 
 
 def names(variational: bool | None = None) -> tuple[str, ...]:
     """Names of the registered scores; with ``variational=False`` only those an AE encoder (mu alone) has."""
-    return tuple(n for n, s in _REGISTRY.items() if variational is not False or not s.needs_logvar)
+    return tuple(n for n in _REGISTRY.names() if variational is not False or not get(n).needs_logvar)
 
 
 def make_score(kind: str, latent: int, latent_format: FixedFormat, **options: Any) -> ScoreSpec:
