@@ -48,12 +48,15 @@ def qkeras() -> ModuleType:
 
 
 def custom_objects() -> dict:
-    """QKeras custom objects for loading saved models."""
+    """QKeras custom objects + l1ad's own layers (:mod:`l1ad.models.layers`) for loading saved models."""
     from qkeras.utils import _add_supported_quantized_objects
 
     objects: dict = {}
     qkeras()
     _add_supported_quantized_objects(objects)
+    from l1ad.models.layers import bounded_output_class  # noqa: PLC0415 - l1ad's own layers, created lazily
+
+    objects["BoundedOutput"] = bounded_output_class()
     return objects
 
 

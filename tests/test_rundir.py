@@ -46,6 +46,10 @@ def test_run_directory_layout(run_dir, files):
         "history.json",
         "metadata.json",
         "scores",
+        "reconstruction_target.json",
+        "student.h5",
+        "float_student.h5",
+        "student.json",
     } <= names
     assert sorted(p.name for p in (run_dir / "scores").iterdir()) == ["Ato4l.npz", "background.npz"]
     meta = json.loads((run_dir / "metadata.json").read_text())
@@ -94,7 +98,7 @@ def test_training_is_deterministic_with_a_seed(run_dir, files, tmp_path):
     cfg = rundir.load_run(run_dir).config
     again = train_run(files[0], tmp_path / "again", cfg, signals=[files[1]], progress=False)
     a, b = rundir.load_run(run_dir), rundir.load_run(again)
-    for wa, wb in zip(a.encoder.get_weights(), b.encoder.get_weights()):
+    for wa, wb in zip(a.encoder.get_weights(), b.encoder.get_weights(), strict=True):
         assert np.array_equal(wa, wb)
     assert np.array_equal(a.scores("Ato4l")["quantized_kl"], b.scores("Ato4l")["quantized_kl"])
 
@@ -127,15 +131,17 @@ def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
 
 def test_run_written_before_distillation_settings_reports_none(run_dir, tmp_path):
     current = rundir.load_run(run_dir).config
-    assert (current.distill, current.distill_tail) == (100.0, 1.0)
+    assert (current.distill, current.distill_tail) == (10.0, 0.0)
     older = tmp_path / "older"
     shutil.copytree(run_dir, older)
     saved = json.loads((older / "config.json").read_text())
-    for key in ("distill", "distill_tail"):
+    for key in rundir.OLDER_RUN_SETTINGS:
         saved.pop(key)
     (older / "config.json").write_text(json.dumps(saved))
     cfg = rundir.load_run(older).config
     assert (cfg.distill, cfg.distill_tail) == (0.0, 0.0)
+    # settings added with the AD@L1 recipe read back as the earlier behaviour (input-code target, SSE + KL sum)
+    assert (cfg.target, cfg.reduction, cfg.input_standardize, cfg.student) == ("input", "sum", False, False)
 
 
 def test_missing_or_incomplete_run_directory(tmp_path):
@@ -190,3 +196,24 @@ def test_other_models_and_options_train(files, tmp_path, extra):
         assert pruning.sparsity(run.encoder) >= 0.45
     if extra[0] == "--quantization":
         assert "quantized" not in run.history and run.deployable
+
+
+def test_student_is_a_deployable_one_output_encoder_that_extracts_bit_exactly(run_dir, files):
+    """The teacher-student regressor: contract, one output, FixedPointModel (AE, score mu2 = output^2) whose
+    golden output codes equal QKeras' exact reference, and its saved scores are its outputs."""
+    from l1ad.fixed.extract import extract_fixed_model, qkeras_reference, run_input_fixed_format
+    from l1ad.fixed.golden import golden_forward
+
+    run = rundir.load_run(run_dir)
+    assert run.has_student and run.student.output_shape == (None, 1)
+    export.check_encoder_contract(run.student)
+    fixed = extract_fixed_model(run.student, run_input_fixed_format(run.input_format), score="mu2", variational=False)
+    assert fixed.latent == 1 and not fixed.has_logvar
+    events = adc2021.read_particles(files[1])
+    codes = run.input_format.to_codes(events)
+    golden = golden_forward(fixed, codes)
+    assert np.array_equal(golden.mu, qkeras_reference(run.student, fixed, codes))
+    saved = run.scores("Ato4l")["quantized_student"]
+    assert np.array_equal(golden.mu[:, 0] * fixed.latent_format.lsb, saved)
+    info = run.student_info
+    assert info["teacher_score"] == "kl" and info["scale"] > 0

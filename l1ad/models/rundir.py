@@ -4,13 +4,18 @@ Layout of ``runs/<name>/``::
 
     config.json          ModelConfig (+ "deployable": whether encoder.h5 obeys the firmware contract)
     input_format.json    InputFormat (l1ad.data.preprocess)
+    reconstruction_target.json  the AD@L1 reconstruction target (per-slot pT standardization; target "standardized")
     model.h5             quantized inference model x -> [encoder output, reconstruction(z = mu)]
     encoder.h5           deployable quantized encoder (weights stored quantized; see l1ad.models.export)
     decoder.h5           quantized decoder
     float_model.h5       float inference model (when a float model was trained)
+    student.h5           deployable quantized teacher-student regressor (ONE output: the trigger score)
+    float_student.h5     its float counterpart
+    student.json         how its target was made (teacher score, log mapping, occupancy density)
     history.json         per-epoch losses of each training
     metadata.json        data files + sha256, split sizes, package versions, seed, timings
-    scores/<sample>.npz  float_<kind> and quantized_<kind> score arrays, weights (+ event_index for background)
+    scores/<sample>.npz  float_<kind> and quantized_<kind> score arrays (kinds kl, kl_mean, rz, mu2, mse and
+                         student), weights (+ event_index for background)
 
 All .h5 files reload with ``keras.models.load_model(path, custom_objects=keras_compat.custom_objects())``.
 The directory is built under a temporary name and renamed when complete.
@@ -32,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from l1ad import keras_compat
-from l1ad.data.preprocess import InputFormat, slot_mask
+from l1ad.data.preprocess import InputFormat, ReconstructionTarget, slot_mask
 from l1ad.models import export
 from l1ad.models import scores as score_fns
 from l1ad.models.config import ModelConfig
@@ -52,7 +57,22 @@ PACKAGES = (
 
 #: Settings added to ModelConfig after run directories were first written, with the value that reproduces how a
 #: run without them was trained (no distillation), so that an older run's ``config`` still describes it.
-OLDER_RUN_SETTINGS: dict[str, Any] = {"distill": 0.0, "distill_tail": 0.0}
+OLDER_RUN_SETTINGS: dict[str, Any] = {
+    "distill": 0.0,
+    "distill_tail": 0.0,
+    "input_batchnorm": False,
+    "input_standardize": False,
+    "target": "input",
+    "bounded_outputs": False,
+    "reduction": "sum",
+    "distill_augment": 0.0,
+    "score_distill": 0.0,
+    "qat_epochs": None,
+    "qat_learning_rate": None,
+    "clipnorm": 0.0,
+    "lr_plateau": False,
+    "student": False,
+}
 
 
 class RunDirError(OSError):
@@ -102,11 +122,13 @@ def model_scores(
 
 
 def score_sample(trained: Any, particles: np.ndarray, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Scores of one sample for the quantized model (``quantized_<kind>``) and the float model (``float_<kind>``)."""
-    from l1ad.models.train import full_model
+    """Scores of one sample for the quantized model (``quantized_<kind>``) and the float model (``float_<kind>``);
+    ``<prefix>_student`` is the output of the (quantized / float) teacher-student regressor."""
+    from l1ad.models.train import full_model, reconstruction_target_values
 
     cfg, fmt = trained.config, trained.input_format
     x = fmt.to_model_input(particles)
+    target = reconstruction_target_values(fmt, trained.reconstruction_target, particles)
     mask = slot_mask(particles)
     out: dict[str, np.ndarray] = {}
     pairs = [("quantized", trained.encoder, trained.decoder)]
@@ -114,8 +136,11 @@ def score_sample(trained: Any, particles: np.ndarray, weights: np.ndarray | None
         pairs.append(("float", trained.float_encoder, trained.float_decoder))
     for prefix, enc, dec in pairs:
         enc_out, recon = predict(full_model(enc, dec, cfg, f"{prefix}_model"), x)
-        for kind, values in model_scores(enc_out, recon, x, mask, cfg).items():
+        for kind, values in model_scores(enc_out, recon, target, mask, cfg).items():
             out[f"{prefix}_{kind}"] = values
+    for prefix, student in (("quantized", trained.student), ("float", trained.float_student)):
+        if student is not None:
+            out[f"{prefix}_student"] = predict(student, x)[:, 0]
     out["weights"] = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64)
     return out
 
@@ -158,7 +183,13 @@ def write_run(
         encoder = export.deployable_encoder(trained.encoder) if deployable else trained.encoder
         _json(tmp / "config.json", {**cfg.to_dict(), "deployable": deployable})
         trained.input_format.save(tmp / "input_format.json")
+        if getattr(trained, "reconstruction_target", None) is not None:
+            trained.reconstruction_target.save(tmp / "reconstruction_target.json")
         _save_h5(encoder, tmp / "encoder.h5")
+        if getattr(trained, "student", None) is not None:
+            _save_h5(export.deployable_encoder(trained.student), tmp / "student.h5")
+            _save_h5(trained.float_student, tmp / "float_student.h5")
+            _json(tmp / "student.json", trained.student_info.to_dict())
         _save_h5(trained.decoder, tmp / "decoder.h5")
         _save_h5(full_model(encoder, trained.decoder, cfg, "quantized_model"), tmp / "model.h5")
         if trained.float_encoder is not None:
@@ -253,6 +284,29 @@ class Run:
         return _load_model(path) if path.is_file() else None
 
     @functools.cached_property
+    def reconstruction_target(self) -> ReconstructionTarget | None:
+        """The AD@L1 reconstruction target, or None (the run reconstructs its input codes)."""
+        path = self.path / "reconstruction_target.json"
+        return ReconstructionTarget.load(path) if path.is_file() else None
+
+    @property
+    def has_student(self) -> bool:
+        return (self.path / "student.h5").is_file()
+
+    @functools.cached_property
+    def student(self) -> Any:
+        """The deployable quantized teacher-student regressor (one output)."""
+        return _load_model(self.path / "student.h5")
+
+    @functools.cached_property
+    def float_student(self) -> Any:
+        return _load_model(self.path / "float_student.h5")
+
+    @functools.cached_property
+    def student_info(self) -> dict[str, Any]:
+        return json.loads((self.path / "student.json").read_text())
+
+    @functools.cached_property
     def history(self) -> dict[str, Any]:
         return json.loads((self.path / "history.json").read_text())
 
@@ -272,13 +326,18 @@ class Run:
             return {k: z[k] for k in z.files}
 
     def score(self, particles: np.ndarray, quantized: bool = True) -> dict[str, np.ndarray]:
-        """Score events with the saved quantized (or float) model; same keys as ``model_scores``."""
+        """Score events with the saved quantized (or float) model; the keys of ``model_scores`` (+ ``student``)."""
         model = self.model if quantized else self.float_model
         if model is None:
             raise RunDirError(f"{self.path}: no float model saved")
         x = self.input_format.to_model_input(particles)
+        target = self.reconstruction_target
+        y = x if target is None else target.transform(particles)
         enc_out, recon = predict(model, x)
-        return model_scores(enc_out, recon, x, slot_mask(particles), self.config)
+        out = model_scores(enc_out, recon, y, slot_mask(particles), self.config)
+        if self.has_student:
+            out["student"] = predict(self.student if quantized else self.float_student, x)[:, 0]
+        return out
 
 
 def load_run(path: str | os.PathLike) -> Run:
