@@ -217,3 +217,4 @@ def test_student_is_a_deployable_one_output_encoder_that_extracts_bit_exactly(ru
     assert np.array_equal(golden.mu[:, 0] * fixed.latent_format.lsb, saved)
     info = run.student_info
     assert info["teacher_score"] == "kl" and info["scale"] > 0
+    assert info["occupancy"] == 2.0 and len(info["density"]["lepton"]) == 5  # -log p(n_e, n_mu) table

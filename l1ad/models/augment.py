@@ -7,9 +7,9 @@ trigger is blind to exactly the events the float teacher finds most anomalous (a
 events into empty slots of their type. The float teacher scores these events and the quantized network is
 trained to follow it there too; no signal sample is involved, the teacher alone defines the targets.
 
-:class:`OccupancyDensity` is ``-log p(n_egamma, n_muon, n_jet)``, the background frequency of the event's
-object-multiplicity pattern (weighted counts + 0.5 per cell): an unsupervised anomaly term for patterns that
-the per-feature AD@L1 VAE does not see as rare (e.g. two electrons and two muons, each slot common on its own).
+:class:`OccupancyDensity` is ``-log p(n_egamma, n_muon) - log p(n_jet)``, the background frequency of the
+event's object-multiplicity pattern (weighted counts + 0.5 per cell): an unsupervised anomaly term for patterns
+that the per-feature AD@L1 VAE does not see as rare (two electrons and two muons, each slot common on its own).
 """
 
 from __future__ import annotations
@@ -82,11 +82,24 @@ def multiplicities(events: np.ndarray, jet_cap: int = 6) -> tuple[np.ndarray, np
     )
 
 
+def _neg_log_frequency(index: tuple, shape: tuple, weights: np.ndarray) -> np.ndarray:
+    counts = np.zeros(shape)
+    np.add.at(counts, index, weights)
+    return -np.log((counts + 0.5) / (counts.sum() + 0.5 * counts.size))
+
+
 @dataclasses.dataclass(frozen=True)
 class OccupancyDensity:
-    """``-log p`` of the (n_egamma, n_muon, n_jet capped at ``jet_cap``) pattern, from background counts."""
+    """``-log p(n_egamma, n_muon) - log p(n_jet)`` (jets capped at ``jet_cap``), from background counts.
 
-    neg_log_p: tuple  # nested lists (5, 5, jet_cap + 1)
+    The lepton pattern keeps its joint distribution (two electrons and two muons are rare together although
+    each slot is common); the jet multiplicity enters through its own marginal. A joint 3-D histogram was
+    measured to be too sparse: most rare background patterns sat in cells filled once, as rare as a pattern
+    never seen, and they set the trigger threshold.
+    """
+
+    lepton: tuple  # nested lists (5, 5): -log p(n_egamma, n_muon)
+    jet: tuple  # (jet_cap + 1,): -log p(min(n_jet, jet_cap))
     jet_cap: int = 6
 
     @classmethod
@@ -95,18 +108,19 @@ class OccupancyDensity:
         w = np.ones(len(ne)) if weights is None else np.asarray(weights, dtype=np.float64)
         if w.shape != ne.shape:
             raise ValueError(f"{w.size} weights for {ne.size} events")
-        counts = np.zeros((5, 5, jet_cap + 1))
-        np.add.at(counts, (ne, nm, nj), w)
-        p = (counts + 0.5) / (counts.sum() + 0.5 * counts.size)
-        return cls(neg_log_p=tuple(np.round(-np.log(p), 6).tolist()), jet_cap=jet_cap)
+        if len(ne) == 0:
+            raise ValueError("cannot fit an OccupancyDensity on zero events")
+        lepton = _neg_log_frequency((ne, nm), (5, 5), w)
+        jet = _neg_log_frequency((nj,), (jet_cap + 1,), w)
+        return cls(tuple(np.round(lepton, 6).tolist()), tuple(np.round(jet, 6).tolist()), jet_cap)
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
         ne, nm, nj = multiplicities(events, self.jet_cap)
-        return np.asarray(self.neg_log_p, dtype=np.float64)[ne, nm, nj]
+        return np.asarray(self.lepton, dtype=np.float64)[ne, nm] + np.asarray(self.jet, dtype=np.float64)[nj]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"jet_cap": self.jet_cap, "neg_log_p": self.neg_log_p}
+        return {"jet_cap": self.jet_cap, "lepton": self.lepton, "jet": self.jet}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> OccupancyDensity:
-        return cls(neg_log_p=tuple(d["neg_log_p"]), jet_cap=int(d["jet_cap"]))
+        return cls(tuple(d["lepton"]), tuple(d["jet"]), int(d["jet_cap"]))
