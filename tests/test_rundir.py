@@ -176,6 +176,12 @@ def test_cnn_ae_trains_and_is_flagged_not_deployable(files, tmp_path):
     assert run.encoder.output_shape == (None, 2)
 
 
+def test_student_options_reach_the_run_config(files, tmp_path):
+    run = _train_kind(files, tmp_path, "--no-student")
+    assert not run.config.student and not run.has_student
+    assert "quantized_student" not in run.scores("Ato4l") and "student" not in run.score(background(20, seed=8))
+
+
 def test_distillation_options_reach_the_run_config(files, tmp_path):
     run = _train_kind(files, tmp_path, "--distill", "3", "--distill-tail", "0.5")
     assert (run.config.distill, run.config.distill_tail) == (3.0, 0.5)

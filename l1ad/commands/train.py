@@ -7,7 +7,7 @@ from pathlib import Path
 
 from l1ad.models.config import MODEL_KINDS, QUANTIZATION_MODES, ModelConfig
 
-HELP = "train a quantized AE/VAE (QKeras) on background events and write a run directory"
+HELP = "train a quantized AE/VAE (QKeras) and its teacher-student regressor on background events; write a run directory"
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -41,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="QAT: distillation event weights ~ exp(distill_tail x float score) (0 = uniform)",
     )
+    parser.add_argument(
+        "--no-student", action="store_true", help="do not train the teacher-student regressor (student.h5)"
+    )
+    parser.add_argument(
+        "--student-occupancy",
+        type=float,
+        help="weight of the background -log p(object multiplicities) in the student's target (0 = off)",
+    )
     parser.add_argument("--max-events", type=int, help="use at most this many background events")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -62,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         prune=args.prune,
         distill=args.distill,
         distill_tail=args.distill_tail,
+        student=False if args.no_student else None,
+        student_occupancy=args.student_occupancy,
         max_events=args.max_events,
         seed=args.seed,
     )
@@ -71,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from l1ad.models.rundir import load_run
 
     run_dir = load_run(out)
-    print(f"l1ad train: wrote {Path(out)} ({cfg.model}, deployable encoder: {run_dir.deployable})")
+    student = ", teacher-student regressor: student.h5 (score: its output)" if run_dir.has_student else ""
+    print(f"l1ad train: wrote {Path(out)} ({cfg.model}, deployable encoder: {run_dir.deployable}{student})")
     for sample in run_dir.samples():
         s = run_dir.scores(sample)
         kinds = sorted(k[len("quantized_") :] for k in s if k.startswith("quantized_"))
