@@ -99,6 +99,7 @@ class ModelConfig:
     student_target: str = "kl"  # float teacher score regressed (log): kl | rz | mu2 | mse
     student_occupancy: float = 2.0  # + this x -log p(object-multiplicity pattern) in the target
     student_augment: float = 1.0  # augmented events (x training events) in the student's training set
+    student_tail: float = 0.0  # regression event weights ~ exp(student_tail x max(target, 0))
     student_weight_bits: int = 4
     student_prune: float = 0.5
     student_act_bits: int = 8
@@ -143,7 +144,7 @@ class ModelConfig:
             raise ValueError(f"conv_filters must be two positive numbers, got {self.conv_filters}")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"beta must be in [0, 1], got {self.beta}")
-        for name in ("distill", "distill_augment", "score_distill", "clipnorm", "student_augment"):
+        for name in ("distill", "distill_augment", "score_distill", "clipnorm", "student_augment", "student_tail"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.distill_tail <= 100.0:

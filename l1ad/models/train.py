@@ -520,18 +520,22 @@ def train_student(
     info.scale = spread / STUDENT_TOP if spread > 0 else 1.0
     rng = np.random.default_rng(cfg.seed + 2000)
 
-    def data(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def data(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n_aug = int(round(cfg.student_augment * len(events)))
         if n_aug and len(events):
             events = np.concatenate([events, augment.add_objects(events[rng.integers(0, len(events), n_aug)], rng)])
-        return trained.input_format.to_model_input(events), student_target(trained, info, events)
+        target = student_target(trained, info, events)
+        weights = np.exp(cfg.student_tail * np.clip(target[:, 0], 0.0, None))
+        return trained.input_format.to_model_input(events), target, (weights / weights.mean()).astype(np.float32)
 
     xy_train, xy_val = data(train), data(val)
     history: dict[str, list[float]] = {}
     float_student = builders.build_student(cfg, False)
     float_student.compile(optimizer=adam(cfg.learning_rate, cfg.clipnorm), loss="mse")
     hist = float_student.fit(
-        *xy_train,
+        xy_train[0],
+        xy_train[1],
+        sample_weight=xy_train[2],
         validation_data=xy_val,
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
@@ -550,7 +554,9 @@ def train_student(
         callbacks += prune_callbacks
     model.compile(optimizer=keras.optimizers.Adam(cfg.quantized_learning_rate), loss="mse")
     hist = model.fit(
-        *xy_train,
+        xy_train[0],
+        xy_train[1],
+        sample_weight=xy_train[2],
         validation_data=xy_val,
         epochs=cfg.quantized_epochs,
         batch_size=cfg.batch_size,
