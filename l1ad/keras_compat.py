@@ -168,7 +168,7 @@ def qkeras() -> ModuleType:
 
 
 def custom_objects() -> dict:
-    """QKeras custom objects for loading saved models."""
+    """QKeras custom objects for loading saved models (l1ad's models: :func:`l1ad.models.layers.custom_objects`)."""
     from qkeras.utils import _add_supported_quantized_objects
 
     objects: dict = {}

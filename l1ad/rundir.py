@@ -6,6 +6,9 @@ A run is ``runs/<name>/`` plus the firmware generated from it elsewhere::
       config.json, input_format.json           how the model was built and its fixed-point input format
       encoder.h5, decoder.h5, model.h5,         the deployable quantized encoder, its decoder, the inference
       float_model.h5                            model x -> [encoder output, reconstruction]; the float model
+      reconstruction_target.json                the AD@L1 reconstruction target (per-slot standardized pT)
+      student.h5, float_student.h5,             the deployable quantized teacher-student regressor (one
+      student.json                              output: the ``student`` score), its float twin, its target
       history.json, metadata.json               training history; data files + hashes, versions, timings
       scores/<sample>.npz                       float and quantized scores of the scored samples
       fixed/<score>/                            FixedPointModel (model.json + model.npz), hls_settings.json,
@@ -87,6 +90,29 @@ class RunDir:
     @property
     def float_model_h5(self) -> Path:
         return self.path / "float_model.h5"
+
+    @property
+    def reconstruction_target_json(self) -> Path:
+        return self.path / "reconstruction_target.json"
+
+    @property
+    def student_h5(self) -> Path:
+        return self.path / "student.h5"
+
+    @property
+    def float_student_h5(self) -> Path:
+        return self.path / "float_student.h5"
+
+    @property
+    def student_json(self) -> Path:
+        return self.path / "student.json"
+
+    def encoder_h5_for(self, encoder: str) -> Path:
+        """The deployable network that computes a score whose ``Score.encoder`` is ``encoder``."""
+        paths = {"encoder": self.encoder_h5, "student": self.student_h5}
+        if encoder not in paths:
+            raise ValueError(f"unknown encoder {encoder!r}; expected one of {sorted(paths)}")
+        return paths[encoder]
 
     @property
     def history_json(self) -> Path:

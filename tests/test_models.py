@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from l1ad import keras_compat
+from l1ad.data import adc2021
 from l1ad.data.adc2021 import N_INPUTS
 from l1ad.data.preprocess import InputFormat
-from l1ad.models import builders, export, losses
+from l1ad.models import augment, builders, export, layers, losses
 from l1ad.models.config import MODEL_KINDS, ModelConfig
 
 
@@ -37,7 +38,9 @@ def test_quantized_dnn_encoders_obey_the_contract_and_cnn_does_not():
     with pytest.raises(export.EncoderContractError, match="QDense"):
         export.check_encoder_contract(builders.build_encoder(ModelConfig(model="cnn-vae"), True))
     with pytest.raises(export.EncoderContractError, match="QActivation"):
-        export.check_encoder_contract(builders.build_encoder(ModelConfig(model="dnn-vae"), False))
+        export.check_encoder_contract(builders.build_encoder(ModelConfig(input_batchnorm=False), False))
+    with pytest.raises(export.EncoderContractError, match="BatchNormalization"):
+        export.check_encoder_contract(builders.build_encoder(ModelConfig(), False))
 
 
 def test_contract_rejects_batchnorm_and_wrong_quantizers(keras):
@@ -196,7 +199,17 @@ def test_distilled_qat_follows_the_float_encoder_more_closely():
     events = background(1200, seed=4)
     gaps = {}
     for distill in (0.0, 100.0):
-        cfg = ModelConfig(hidden=(16, 8), epochs=8, batch_size=128, seed=2, prune=0.0, distill=distill)
+        cfg = ModelConfig(
+            hidden=(16, 8),
+            epochs=8,
+            batch_size=128,
+            seed=2,
+            prune=0.0,
+            distill=distill,
+            score_distill=0.0,
+            distill_augment=0.0,
+            student=False,
+        )
         configure_tensorflow(cfg.seed)
         trained = train_models(cfg, events[:1000], events[1000:], progress=False)
         x = trained.input_format.to_model_input(events[1000:])
@@ -219,3 +232,143 @@ def test_first_layer_weight_bits_sets_only_the_first_encoder_layer():
     )
     with pytest.raises(ValueError, match="first_layer_weight_bits"):
         ModelConfig(first_layer_weight_bits=1)
+
+
+def _random_batchnorm_statistics(model, rng):
+    for layer in model.layers:
+        if layer.name.endswith("_bn"):
+            n = layer.get_weights()[0].size
+            layer.set_weights(
+                [rng.uniform(0.5, 2, n), rng.normal(0, 0.3, n), rng.normal(0, 0.5, n), rng.uniform(0.2, 3, n)]
+            )
+
+
+def test_input_batchnorm_is_folded_into_the_first_layer():
+    """A float encoder with BN on its inputs and after each layer == the BN-free encoder after copy_weights."""
+    from l1ad.models.train import copy_weights
+
+    cfg = ModelConfig(hidden=(8, 4), latent=2)
+    float_enc = builders.build_encoder(cfg, quantized=False)
+    assert float_enc.layers[1].name == "input_bn"
+    rng = np.random.default_rng(7)
+    _random_batchnorm_statistics(float_enc, rng)
+    plain = builders.build_encoder(dataclasses.replace(cfg, batchnorm=False, input_batchnorm=False), quantized=False)
+    assert "input_bn" not in [layer.name for layer in plain.layers]
+    copy_weights(float_enc, plain)
+    x = rng.normal(0, 1, (64, N_INPUTS)).astype(np.float32)
+    np.testing.assert_allclose(plain.predict(x, verbose=0), float_enc.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+    # and into the quantized encoder's first QDense (its unquantized weights compute the same function)
+    q = builders.build_encoder(cfg, quantized=True)
+    copy_weights(float_enc, q)
+    folded = plain.get_layer("enc_dense0").get_weights()[0]
+    np.testing.assert_allclose(q.get_layer("enc_dense0").get_weights()[0], folded)
+
+
+def test_bounded_decoder_outputs_stay_within_their_bounds():
+    from l1ad.models.layers import ETA_BOUNDS
+
+    cfg = ModelConfig(hidden=(8, 4), latent=2)
+    dec = builders.build_decoder(cfg, quantized=False)
+    for layer in dec.layers:  # huge weights: the linear outputs reach +-1e4
+        if layer.name == "dec_out":
+            k, b = layer.get_weights()
+            layer.set_weights([np.full_like(k, 300.0), np.linspace(-1e4, 1e4, b.size).astype(np.float32)])
+    z = np.random.default_rng(1).normal(0, 5, (200, 2)).astype(np.float32)
+    out = dec.predict(z, verbose=0).reshape(-1, 19, 3)
+    eta, phi, pt = out[:, :, 1], out[:, :, 2], out[:, :, 0]
+    assert np.all(np.abs(eta[:, 1:]) <= np.array(ETA_BOUNDS[1:])[None, :] + 1e-6)
+    assert np.all(np.abs(phi) <= math.pi + 1e-6)
+    assert np.abs(pt).max() > 100  # pT is not bounded
+    assert np.abs(eta[:, 1:]).max() > 2.0  # the bounds are reached, not a constant
+    # the decoder (with its BoundedOutput layer) survives a save / load round trip
+    unbounded = builders.build_decoder(dataclasses.replace(cfg, bounded_outputs=False, target="input"), False)
+    assert "bounded_out" not in [layer.name for layer in unbounded.layers]
+    with pytest.raises(ValueError, match="bounded_outputs"):
+        ModelConfig(target="input")
+
+
+def test_bounded_decoder_round_trips_through_h5(tmp_path):
+    cfg = ModelConfig(hidden=(8, 4), latent=2)
+    dec = builders.build_decoder(cfg, quantized=False)
+    dec.save(tmp_path / "d.h5", save_format="h5")
+    again = keras_compat.keras().models.load_model(tmp_path / "d.h5", custom_objects=layers.custom_objects())
+    z = np.random.default_rng(2).normal(size=(10, 2)).astype(np.float32)
+    assert np.array_equal(dec.predict(z, verbose=0), again.predict(z, verbose=0))
+
+
+def test_mean_reduction_weighs_mse_and_kl_per_dimension():
+    """reduction "mean": (1 - beta) mse + beta kl / latent; "sum": (1 - beta) sse + beta kl (per event)."""
+    from l1ad.models.train import _trainer_class
+
+    enc = builders.build_encoder(ModelConfig(hidden=(4,), latent=2, input_batchnorm=False), False)
+    dec = builders.build_decoder(ModelConfig(hidden=(4,), latent=2, bounded_outputs=False, target="input"), False)
+    x = np.random.default_rng(3).normal(size=(16, N_INPUTS)).astype(np.float32)
+    y = losses.pack_targets(x, np.ones_like(x))
+    terms = {}
+    for reduction in ("mean", "sum"):
+        tr = _trainer_class()(enc, dec, 2, True, 0.8, reduction=reduction)
+        terms[reduction] = {k: float(v) for k, v in tr._loss_terms(x, y, training=False).items()}
+    mse, kl = terms["mean"]["mse"], terms["mean"]["kl"]
+    assert terms["mean"]["loss"] == pytest.approx(0.2 * mse + 0.8 * kl / 2, rel=1e-5)
+    assert terms["sum"]["loss"] == pytest.approx(0.2 * mse * N_INPUTS + 0.8 * kl, rel=1e-5)
+
+
+def test_augmented_events_enter_only_the_distillation_terms():
+    """Events flagged 0 (augmented) change the distillation term but not the reconstruction / KL terms."""
+    from l1ad.models.train import _trainer_class
+
+    cfg = ModelConfig(hidden=(4,), latent=2, input_batchnorm=False)
+    enc, dec, teacher = (
+        builders.build_encoder(cfg, False),
+        builders.build_decoder(cfg, False),
+        builders.build_encoder(cfg, False),
+    )
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(8, N_INPUTS)).astype(np.float32)
+    real = losses.pack_targets(x, np.ones_like(x), np.ones(8))
+    extra = rng.normal(size=(8, N_INPUTS)).astype(np.float32) * 5
+    both_x = np.concatenate([x, extra])
+    both_y = np.concatenate([real, losses.pack_targets(extra, np.ones_like(extra), np.zeros(8))])
+    tr = _trainer_class()(enc, dec, 2, True, 0.8, teacher, 1.0, reduction="mean", score_distill=1.0)
+    a = {k: float(v) for k, v in tr._loss_terms(x, real, training=False).items()}
+    b = {k: float(v) for k, v in tr._loss_terms(both_x, both_y, training=False).items()}
+    assert b["mse"] == pytest.approx(a["mse"], rel=1e-5) and b["kl"] == pytest.approx(a["kl"], rel=1e-5)
+    assert b["distill"] != pytest.approx(a["distill"], rel=1e-3)
+
+
+def test_score_distillation_vanishes_only_for_equal_scores():
+    out = np.array([[0.3, -0.2, 0.1, 0.0, -0.5, 0.2]], np.float32)
+    assert float(losses.score_distillation(out, out, 3)[0]) == 0.0
+    other = out.copy()
+    other[0, 0] = 1.3
+    assert float(losses.score_distillation(other, out, 3)[0]) > 0.1
+
+
+def test_add_objects_keeps_the_layout_and_adds_objects():
+    from synthetic_events import background
+
+    events = background(500, seed=9)
+    more = augment.add_objects(events, np.random.default_rng(0), max_add=3)
+    adc2021.validate_particles(more)  # classes, empty slots, phi ranges all still valid
+    n_before, n_after = (np.count_nonzero(e[:, 1:, 0] > 0, axis=1) for e in (events, more))
+    assert np.all(n_after >= n_before) and np.all(n_after <= n_before + 3) and np.mean(n_after > n_before) > 0.9
+    assert np.array_equal(more[:, 0], events[:, 0])  # MET unchanged
+    for lo, hi in augment.TYPE_ROWS:  # pT-ordered inside each type, empties last
+        pt = more[:, lo:hi, 0]
+        assert np.all(np.diff(pt, axis=1) <= 0)
+    added_pt = np.sort(more[:, 1:, 0][more[:, 1:, 0] > 0])
+    assert np.isin(added_pt, events[:, 1:, 0]).all()  # every object is copied from some event
+
+
+def test_occupancy_density_ranks_rare_patterns_higher():
+    from synthetic_events import background
+
+    events = background(2000, seed=3)
+    dens = augment.OccupancyDensity.fit(events)
+    ne, nm, nj = augment.multiplicities(events)
+    common = int(np.argmax((ne == np.bincount(ne).argmax()) & (nm == np.bincount(nm).argmax())))
+    rare = events[common : common + 1].copy()
+    rare[0, 1:5, :3] = [[50, 0.1, 0.1], [40, 0.2, 0.2], [30, 0.3, 0.3], [20, 0.4, 0.4]]
+    rare[0, 1:5, 3] = 2
+    assert dens(rare)[0] > dens(events[common : common + 1])[0] + 2.0
+    assert augment.OccupancyDensity.from_dict(dens.to_dict())(events).tolist() == dens(events).tolist()

@@ -1,4 +1,5 @@
-"""InputFormat: fitted shifts, rounding, saturation, errors, serialization; slot mask."""
+"""InputFormat: fitted (and standardized) shifts, rounding, saturation, errors, serialization; slot mask;
+the AD@L1 reconstruction target."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 from synthetic_events import background
 
+from l1ad.data import adc2021
 from l1ad.data.adc2021 import N_INPUTS
-from l1ad.data.preprocess import InputFormat, slot_mask
+from l1ad.data.preprocess import CONSTANT_SHIFT, InputFormat, ReconstructionTarget, slot_mask
 
 
 def _fmt(width: int = 8, integer: int = 4, shift: int = 0) -> InputFormat:
@@ -121,3 +123,45 @@ def test_slot_mask_marks_filled_slots_but_not_met_eta():
     assert mask[0].tolist() == [1, 0, 1]
     assert mask[9].tolist() == [1, 1, 1]
     assert mask.sum() == 5
+
+
+def test_standardize_folds_mean_and_std_into_offsets_and_power_of_two_shifts():
+    ev = background(3000, seed=4)
+    flat = adc2021.to_flat(ev).astype(np.float64)
+    fmt = InputFormat.fit(ev, width=10, integer=3, standardize=True)
+    mean, std = flat.mean(0), flat.std(0)
+    varying = std > 0
+    assert np.array_equal(np.asarray(fmt.offset), np.rint(mean).astype(int))
+    assert np.array_equal(np.asarray(fmt.shift)[varying], np.rint(np.log2(std[varying])).astype(int))
+    assert np.all(np.asarray(fmt.shift)[~varying] == CONSTANT_SHIFT)  # MET eta
+    scaled = fmt.scale(ev)[:, varying]  # ~unit variance (a power of two off by at most 2**0.5)
+    assert np.all((scaled.std(0) > 0.7) & (scaled.std(0) < 1.42))
+
+
+def test_standardize_makes_a_rarely_filled_slot_saturate():
+    ev = background(3000, seed=5)
+    ev[:, 8] = 0  # 4th muon slot: never filled in training...
+    ev[:10, 8, :] = [20.0, 0.5, 0.5, 3]  # ...except ten times
+    fmt = InputFormat.fit(ev, width=10, integer=3, standardize=True)
+    probe = ev[10:11].copy()
+    probe[0, 8] = [8.0, 0.1, -0.1, 3]  # a soft 4th muon
+    codes = fmt.to_codes(probe)[0].reshape(19, 3)
+    assert codes[8, 0] == fmt.max_code  # its pT code saturates: the rare slot stands out
+    assert fmt.offset[24] == 0 and fmt.to_codes(ev[20:21])[0].reshape(19, 3)[8, 0] == 0  # empty: code 0
+
+
+def test_reconstruction_target_standardizes_filled_pt_and_keeps_empty_slots_zero(tmp_path):
+    ev = background(2000, seed=6)
+    target = ReconstructionTarget.fit(ev)
+    pt = ev[:, :, 0].astype(np.float64)
+    np.testing.assert_allclose(target.pt_mean, pt.mean(0), rtol=1e-6)
+    t = target.transform(ev).reshape(-1, 19, 3)
+    empty = ev[:, :, 0] == 0
+    assert np.all(t[:, :, 0][empty] == 0.0) and empty.any()
+    filled = ~empty
+    want = (pt - pt.mean(0)) / np.where(pt.std(0) > 0, pt.std(0), 1.0)
+    np.testing.assert_allclose(t[:, :, 0][filled], want[filled], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(t[:, :, 1:], ev[:, :, 1:3])  # eta and phi raw
+    assert ReconstructionTarget.load(target.save(tmp_path / "t.json")) == target
+    with pytest.raises(ValueError, match="pt_std"):
+        ReconstructionTarget((0.0,) * 19, (0.0,) * 19)

@@ -47,6 +47,10 @@ def test_run_directory_layout(run_dir, files):
         "history.json",
         "metadata.json",
         "scores",
+        "reconstruction_target.json",
+        "student.h5",
+        "float_student.h5",
+        "student.json",
     } <= names
     assert sorted(p.name for p in (run_dir / "scores").iterdir()) == ["Ato4l.npz", "background.npz"]
     meta = json.loads((run_dir / "metadata.json").read_text())
@@ -115,6 +119,8 @@ def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
         config, input_format = trained_run.config, trained_run.input_format
         encoder, decoder = trained_run.encoder, trained_run.decoder
         float_encoder = float_decoder = None
+        reconstruction_target = trained_run.reconstruction_target
+        student = float_student = student_info = None
         history, timings = {}, {}
 
     def interrupt(*args, **kwargs):
@@ -128,15 +134,17 @@ def test_interrupted_write_leaves_no_directory(run_dir, tmp_path, monkeypatch):
 
 def test_run_written_before_distillation_settings_reports_none(run_dir, tmp_path):
     current = store.load_run(run_dir).config
-    assert (current.distill, current.distill_tail) == (100.0, 1.0)
+    assert (current.distill, current.distill_tail) == (10.0, 0.0)
     older = tmp_path / "older"
     shutil.copytree(run_dir, older)
     saved = json.loads((older / "config.json").read_text())
-    for key in ("distill", "distill_tail"):
+    for key in store.OLDER_RUN_SETTINGS:
         saved.pop(key)
     (older / "config.json").write_text(json.dumps(saved))
     cfg = store.load_run(older).config
     assert (cfg.distill, cfg.distill_tail) == (0.0, 0.0)
+    # settings added with the AD@L1 recipe read back as the earlier behaviour (input-code target, SSE + KL sum)
+    assert (cfg.target, cfg.reduction, cfg.input_standardize, cfg.student) == ("input", "sum", False, False)
 
 
 def test_missing_or_incomplete_run_directory(tmp_path):
@@ -171,6 +179,12 @@ def test_cnn_ae_trains_and_is_flagged_not_deployable(files, tmp_path):
     assert run.encoder.output_shape == (None, 2)
 
 
+def test_student_options_reach_the_run_config(files, tmp_path):
+    run = _train_kind(files, tmp_path, "--no-student")
+    assert not run.config.student and not run.has_student
+    assert "quantized_student" not in run.scores("Ato4l") and "student" not in run.score(background(20, seed=8))
+
+
 def test_distillation_options_reach_the_run_config(files, tmp_path):
     run = _train_kind(files, tmp_path, "--distill", "3", "--distill-tail", "0.5")
     assert (run.config.distill, run.config.distill_tail) == (3.0, 0.5)
@@ -191,3 +205,25 @@ def test_other_models_and_options_train(files, tmp_path, extra):
         assert pruning.sparsity(run.encoder) >= 0.45
     if extra[0] == "--quantization":
         assert "quantized" not in run.history and run.deployable
+
+
+def test_student_is_a_deployable_one_output_encoder_that_extracts_bit_exactly(run_dir, files):
+    """The teacher-student regressor: contract, one output, FixedPointModel (AE, score mu2 = output^2) whose
+    golden output codes equal QKeras' exact reference, and its saved scores are its outputs."""
+    from l1ad.fixed.extract import extract_fixed_model, qkeras_reference, run_input_fixed_format
+    from l1ad.fixed.golden import golden_forward
+
+    run = store.load_run(run_dir)
+    assert run.has_student and run.student.output_shape == (None, 1)
+    export.check_encoder_contract(run.student)
+    fixed = extract_fixed_model(run.student, run_input_fixed_format(run.input_format), score="mu2", variational=False)
+    assert fixed.latent == 1 and not fixed.has_logvar
+    events = adc2021.read_particles(files[1])
+    codes = run.input_format.to_codes(events)
+    golden = golden_forward(fixed, codes)
+    assert np.array_equal(golden.mu, qkeras_reference(run.student, fixed, codes))
+    saved = run.scores("Ato4l")["quantized_student"]
+    assert np.array_equal(golden.mu[:, 0] * fixed.latent_format.lsb, saved)
+    info = run.student_info
+    assert info["teacher_score"] == "kl" and info["scale"] > 0
+    assert info["occupancy"] == 2.0 and len(info["density"]["lepton"]) == 5  # -log p(n_e, n_mu) table

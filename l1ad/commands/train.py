@@ -9,7 +9,7 @@ from l1ad.models.config import MODEL_KINDS, QUANTIZATION_MODES, ModelConfig
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "train a quantized AE/VAE (QKeras) on background events and write a run directory"
+HELP = "train a quantized AE/VAE (QKeras) and its teacher-student regressor on background events; write a run directory"
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -43,6 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="QAT: distillation event weights ~ exp(distill_tail x float score) (0 = uniform)",
     )
+    parser.add_argument(
+        "--no-student", action="store_true", help="do not train the teacher-student regressor (student.h5)"
+    )
+    parser.add_argument(
+        "--student-occupancy",
+        type=float,
+        help="weight of the background -log p(object multiplicities) in the student's target (0 = off)",
+    )
     parser.add_argument("--max-events", type=int, help="use at most this many background events")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -64,13 +72,16 @@ def run(args: argparse.Namespace) -> int:
         prune=args.prune,
         distill=args.distill,
         distill_tail=args.distill_tail,
+        student=False if args.no_student else None,
+        student_occupancy=args.student_occupancy,
         max_events=args.max_events,
         seed=args.seed,
     )
     run_obj = train(
         args.data, args.out, cfg, signals=args.signals, progress=not args.no_progress, overwrite=args.overwrite
     )
-    print(f"l1ad train: wrote {Path(args.out)} ({cfg.model}, deployable encoder: {run_obj.deployable})")
+    student = ", teacher-student regressor: student.h5 (score: its output)" if run_obj.has_student else ""
+    print(f"l1ad train: wrote {Path(args.out)} ({cfg.model}, deployable encoder: {run_obj.deployable}{student})")
     for sample in run_obj.samples():
         s = run_obj.scores(sample)
         kinds = sorted(k[len("quantized_") :] for k in s if k.startswith("quantized_"))

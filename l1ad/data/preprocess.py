@@ -18,6 +18,17 @@ to code 0). :meth:`InputFormat.fit` picks ``shift[j]`` from training data so tha
 filled entries of ``|x_j - offset_j|`` scales into (0.5, 1] (inputs of order one for training), unless that
 would saturate the training maximum, in which case the shift grows until the maximum fits.
 
+``InputFormat.fit(..., standardize=True)`` instead folds a batch normalization of the raw inputs into the
+format: ``offset[j] = round(mean_j)`` and ``shift[j] = round(log2(std_j))`` over ALL training events (empty
+slots included), so every code is the feature in units of its background standard deviation (to a factor
+2**±0.5). A slot that is rarely filled has a tiny standard deviation, so any object in it maps to a large code
+(saturating at the format's range): this is how the AD@L1 recipe makes a 3rd muon or a 4th electron stand
+out. Features that never vary in training (std 0) get shift :data:`CONSTANT_SHIFT`: any non-zero value
+saturates. Saturation at ``2**(integer-1)`` standard deviations is intended in this mode.
+
+:class:`ReconstructionTarget` is the AD@L1 reconstruction target: pT standardized per slot over all training
+events (empty slots kept at exactly 0), eta and phi raw.
+
 The QKeras model starts with ``QActivation(quantized_bits(width, integer - 1, alpha=1))``, which is the
 identity on ``codes_to_float(codes)``: feeding those floats into the model is exact.
 """
@@ -33,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from l1ad.data.adc2021 import N_INPUTS, N_OBJECTS, N_FEATURES, to_flat
+from l1ad.data.adc2021 import N_FEATURES, N_INPUTS, N_OBJECTS, to_flat
 from l1ad.data.atomic import write_text_atomic
 
 #: (object type, feature) group of each of the 57 inputs: 0-2 MET, 3-5 e/gamma, 6-8 muon, 9-11 jet (pT, eta, phi).
@@ -41,6 +52,9 @@ FEATURE_GROUP = np.array([3 * t + f for t in [0] + [1] * 4 + [2] * 4 + [3] * 10 
 
 #: Largest |shift| accepted (2**±30 covers any physical range with margin).
 MAX_SHIFT = 30
+
+#: Shift of a feature that never varies in the training data (``standardize=True``): any non-zero value saturates.
+CONSTANT_SHIFT = -8
 
 
 def as_flat(events: np.ndarray) -> np.ndarray:
@@ -73,7 +87,9 @@ class InputFormat:
         if not (2 <= int(self.width) <= 32):
             raise ValueError(f"InputFormat width must be in [2, 32], got {self.width}")
         if not (1 <= int(self.integer) <= int(self.width)):
-            raise ValueError(f"InputFormat integer bits (incl. sign) must be in [1, width={self.width}], got {self.integer}")
+            raise ValueError(
+                f"InputFormat integer bits (incl. sign) must be in [1, width={self.width}], got {self.integer}"
+            )
         for name in ("shift", "offset"):
             values = tuple(getattr(self, name))
             if len(values) != N_INPUTS:
@@ -120,8 +136,13 @@ class InputFormat:
         quantile: float = 0.99,
         center: bool = False,
         min_filled: int = 100,
-    ) -> "InputFormat":
+        standardize: bool = False,
+    ) -> InputFormat:
         """Choose per-feature power-of-two shifts (and integer offsets if ``center``) from training data.
+
+        ``standardize=True``: offsets ``round(mean)`` and shifts ``round(log2(std))`` over all events (zeros
+        included), the input batch normalization folded into the format (module docstring); ``quantile``,
+        ``center`` and ``min_filled`` are then unused.
 
         ``shift[j]`` is the smallest integer with ``quantile(|x_j - offset_j|) * 2**-shift <= 1`` and
         ``max|x_j - offset_j| * 2**-shift <= max value of the format``. The quantile is taken over the
@@ -134,6 +155,8 @@ class InputFormat:
         x = as_flat(flat_train)
         if len(x) == 0:
             raise ValueError("cannot fit an InputFormat on zero events")
+        if standardize:
+            return cls._standardized(x, width, integer)
         probe = cls(width, integer, (0,) * N_INPUTS)
         max_value = probe.max_code * probe.lsb
         offsets = np.zeros(N_INPUTS, dtype=np.int64)
@@ -157,6 +180,16 @@ class InputFormat:
             if top > 0:
                 s = max(s, math.ceil(math.log2(top / max_value)))
             shifts[j] = int(np.clip(s, -MAX_SHIFT, MAX_SHIFT))
+        return cls(width, integer, tuple(shifts.tolist()), tuple(offsets.tolist()))
+
+    @classmethod
+    def _standardized(cls, x: np.ndarray, width: int, integer: int) -> InputFormat:
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        offsets = np.rint(mean).astype(np.int64)
+        varying = std > 0
+        shifts = np.full(N_INPUTS, CONSTANT_SHIFT, dtype=np.int64)
+        shifts[varying] = np.rint(np.log2(std[varying])).astype(np.int64)
+        shifts = np.clip(shifts, -MAX_SHIFT, MAX_SHIFT)
         return cls(width, integer, tuple(shifts.tolist()), tuple(offsets.tolist()))
 
     # ---- mapping ------------------------------------------------------------------------------
@@ -184,7 +217,9 @@ class InputFormat:
         if c.ndim != 2 or c.shape[1] != N_INPUTS:
             raise ValueError(f"codes have shape {c.shape}, expected (N, {N_INPUTS})")
         if c.size and (c.min() < self.min_code or c.max() > self.max_code):
-            raise ValueError(f"codes outside [{self.min_code}, {self.max_code}] for ap_fixed<{self.width},{self.integer}>")
+            raise ValueError(
+                f"codes outside [{self.min_code}, {self.max_code}] for ap_fixed<{self.width},{self.integer}>"
+            )
         return c.astype(np.int64, copy=False)
 
     def codes_to_float(self, codes: np.ndarray) -> np.ndarray:
@@ -199,12 +234,20 @@ class InputFormat:
 
     # ---- (de)serialization --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"width": self.width, "integer": self.integer, "frac": self.frac, "shift": list(self.shift),
-                "offset": list(self.offset), "min_code": self.min_code, "max_code": self.max_code,
-                "rounding": "half_to_even", "overflow": "saturate"}
+        return {
+            "width": self.width,
+            "integer": self.integer,
+            "frac": self.frac,
+            "shift": list(self.shift),
+            "offset": list(self.offset),
+            "min_code": self.min_code,
+            "max_code": self.max_code,
+            "rounding": "half_to_even",
+            "overflow": "saturate",
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "InputFormat":
+    def from_dict(cls, d: dict[str, Any]) -> InputFormat:
         try:
             fmt = cls(d["width"], d["integer"], tuple(d["shift"]), tuple(d.get("offset", (0,) * N_INPUTS)))
         except (KeyError, TypeError) as exc:
@@ -218,7 +261,7 @@ class InputFormat:
         return write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "InputFormat":
+    def load(cls, path: str | os.PathLike) -> InputFormat:
         path = Path(path)
         try:
             d = json.loads(path.read_text())
@@ -236,7 +279,69 @@ def slot_mask(events: np.ndarray) -> np.ndarray:
     and carries no information, so it is masked too.
     """
     x = as_flat(events).reshape(-1, N_OBJECTS, 3)
-    filled = (x[:, :, 0] != 0)
+    filled = x[:, :, 0] != 0
     mask = np.repeat(filled[:, :, None], 3, axis=2).astype(np.float32)
     mask[:, 0, 1] = 0.0
     return mask.reshape(-1, N_INPUTS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconstructionTarget:
+    """The AD@L1 reconstruction target: per-slot standardized pT (empty slots exactly 0), raw eta and phi.
+
+    ``pt_mean[i]`` / ``pt_std[i]`` are the mean and standard deviation of the pT of row ``i`` over ALL training
+    events (empty slots count as 0), as a StandardScaler on the (N, 19) pT matrix; a filled slot's target is
+    ``(pT - pt_mean) / pt_std``, an empty slot's is 0. A row that is never filled in training has std 0 and
+    uses 1 instead.
+    """
+
+    pt_mean: tuple[float, ...]
+    pt_std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for name in ("pt_mean", "pt_std"):
+            values = tuple(float(v) for v in getattr(self, name))
+            if len(values) != N_OBJECTS or not all(math.isfinite(v) for v in values):
+                raise ValueError(f"ReconstructionTarget {name} must be {N_OBJECTS} finite numbers, got {values}")
+            object.__setattr__(self, name, values)
+        if min(self.pt_std) <= 0:
+            raise ValueError(f"ReconstructionTarget pt_std must be positive, got {self.pt_std}")
+
+    @classmethod
+    def fit(cls, events: np.ndarray) -> ReconstructionTarget:
+        pt = as_flat(events).reshape(-1, N_OBJECTS, 3)[:, :, 0]
+        if len(pt) == 0:
+            raise ValueError("cannot fit a ReconstructionTarget on zero events")
+        std = pt.std(axis=0)
+        return cls(tuple(pt.mean(axis=0).tolist()), tuple(np.where(std > 0, std, 1.0).tolist()))
+
+    def transform(self, events: np.ndarray) -> np.ndarray:
+        """(N, 57) float32 target: standardized pT of filled slots, 0 for empty ones; eta and phi unchanged."""
+        x = as_flat(events).reshape(-1, N_OBJECTS, 3).copy()
+        pt = x[:, :, 0]
+        filled = pt != 0
+        x[:, :, 0] = np.where(filled, (pt - np.asarray(self.pt_mean)) / np.asarray(self.pt_std), 0.0)
+        return x.reshape(-1, N_INPUTS).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "standardized_pt", "pt_mean": list(self.pt_mean), "pt_std": list(self.pt_std)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ReconstructionTarget:
+        try:
+            return cls(tuple(d["pt_mean"]), tuple(d["pt_std"]))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"invalid reconstruction target description: {exc!r}") from exc
+
+    def save(self, path: str | os.PathLike) -> Path:
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ReconstructionTarget:
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{path}: no reconstruction target file") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON: {exc}") from exc

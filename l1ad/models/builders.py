@@ -4,6 +4,10 @@
 - CNN: the 57 inputs are reshaped to the (19, 3, 1) image; encoder Conv(f0, 3x3) -> MaxPool(3, 1) ->
   Conv(f1, 3x1) -> flatten -> latent head; decoder Dense -> Reshape -> UpSampling -> Conv -> Conv(1) -> 57.
 - The latent head is ONE dense layer with ``2*latent`` outputs [mu | logvar] for a VAE, ``latent`` for an AE.
+- The teacher-student regressor (:func:`build_student`) is a DNN encoder with ONE output.
+- Float DNN encoders start with a batch normalization of the inputs (``input_batchnorm``, folded into the
+  first quantized layer; not for CNNs, whose shared kernels cannot absorb a per-input gain); with
+  ``bounded_outputs`` the decoder ends in ``BoundedOutput`` (eta / phi tanh-bounded).
 
 Quantized models have no batch normalization (the deployable encoder contract forbids it); their
 encoder is: InputLayer -> QActivation(input quantizer) -> [QDense -> QActivation(quantized_relu)]... ->
@@ -97,7 +101,12 @@ def build_encoder(cfg: ModelConfig, quantized: bool) -> Any:
     keras, qk = keras_compat.keras(), keras_compat.qkeras()
     q = _quantizers(cfg) if quantized else None
     inp = keras.Input((N_INPUTS,), name="inputs")
-    x = qk.QActivation(q["input"], name="input_quant")(inp) if q is not None else inp
+    if q is not None:
+        x = qk.QActivation(q["input"], name="input_quant")(inp)
+    elif cfg.input_batchnorm and not cfg.convolutional:  # a per-input gain cannot fold into a shared conv kernel
+        x = keras.layers.BatchNormalization(name="input_bn")(inp)
+    else:
+        x = inp
     if cfg.convolutional:
         x = keras.layers.Reshape(IMAGE_SHAPE, name="to_image")(x)
         x = _conv(cfg.conv_filters[0], (3, 3), "same", cfg, quantized, "enc_conv0", q, x, kernel_key="first_kernel")
@@ -140,7 +149,40 @@ def build_decoder(cfg: ModelConfig, quantized: bool) -> Any:
         for i, width in enumerate(reversed(cfg.hidden)):
             x = _dense(width, cfg, quantized, f"dec_dense{i}", q, x, act=True)
         x = _dense(N_INPUTS, cfg, quantized, "dec_out", q, x, act=False)
+    if cfg.bounded_outputs:
+        from l1ad.models.layers import bounded_output_class, output_bounds
+
+        x = bounded_output_class()(output_bounds(), name="bounded_out")(x)
     return keras.Model(inp, x, name="decoder")
+
+
+def student_config(cfg: ModelConfig) -> ModelConfig:
+    """The ModelConfig that builds the teacher-student regressor: a DNN 'AE' encoder with one output, the
+    ``student_*`` quantization, ReLU hidden activations (float BN blocks and input BN as the VAE's)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        cfg,
+        model="dnn-ae",
+        hidden=cfg.student_hidden,
+        latent=1,
+        activation="relu",
+        weight_bits=cfg.student_weight_bits,
+        first_layer_weight_bits=None,
+        act_bits=cfg.student_act_bits,
+        act_integer=cfg.student_act_integer,
+        output_bits=cfg.student_output_bits,
+        output_integer=cfg.student_output_integer,
+        prune=cfg.student_prune,
+        student=False,
+    )
+
+
+def build_student(cfg: ModelConfig, quantized: bool) -> Any:
+    """Teacher-student regressor (N,57) -> (N,1): a deployable-contract encoder with a single output."""
+    model = build_encoder(student_config(cfg), quantized)
+    model._name = "student"
+    return model
 
 
 def build_quantized_encoder(

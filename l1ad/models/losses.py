@@ -1,17 +1,19 @@
 """Training losses (TensorFlow): masked MSE for the reconstruction, KL term, beta-VAE total.
 
 The reconstruction target travels with its mask: ``y_true = concat([target, mask], axis=-1)``, shape
-(N, 2*57), built by :func:`pack_targets`. Per event::
+(N, 2*57), built by :func:`pack_targets`; an optional 115th column flags real (1) and augmented (0) events
+(augmented events enter only the distillation terms). Per event::
 
     mse = (1/57) * sum_j mask_j * (target_j - recon_j)**2     (zero-padded slots do not count)
     sse = 57 * mse = sum_j mask_j * (target_j - recon_j)**2
     kl  = 0.5 * sum_k (mu_k**2 + exp(logvar_k) - 1 - logvar_k)
-    vae = (1 - beta) * sse + beta * kl
+    vae = (1 - beta) * mse + beta * kl / latent                (reduction "mean", the AD@L1 recipe)
+    vae = (1 - beta) * sse + beta * kl                         (reduction "sum")
 
-The VAE weighs the KL term against the SUM of squared errors over the features (the Gaussian
-log-likelihood up to constants), not their mean: with the mean, the reconstruction term (~0.02 per event
-on the l1ad input scale) is so small next to the KL that the encoder collapses onto the prior (measured:
-KL -> 5e-5 with beta = 0.1). The AE loss is the masked MSE.
+With the AD@L1 target (per-slot standardized pT, raw eta / phi, :class:`l1ad.data.preprocess.
+ReconstructionTarget`) the reconstruction term is of order one and the published "mean" reduction with beta
+= 0.8 is used. With the input codes as target (values ~0.1) the mean collapses the encoder onto the prior
+(measured: KL -> 5e-5 with beta = 0.1), hence the "sum" reduction there. The AE loss is the masked MSE.
 """
 
 from __future__ import annotations
@@ -24,18 +26,32 @@ from l1ad import keras_compat
 from l1ad.data.adc2021 import N_INPUTS
 
 
-def pack_targets(target: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(N,57) target + (N,57) mask -> (N,114) float32 ``y_true`` for :func:`masked_mse`."""
+def pack_targets(target: np.ndarray, mask: np.ndarray, real: np.ndarray | None = None) -> np.ndarray:
+    """(N,57) target + (N,57) mask [+ (N,) real-event flags] -> (N,114) [(N,115)] float32 ``y_true``."""
     target, mask = np.asarray(target, np.float32), np.asarray(mask, np.float32)
     if target.shape != mask.shape or target.ndim != 2 or target.shape[1] != N_INPUTS:
         raise ValueError(f"target {target.shape} and mask {mask.shape} must both be (N, {N_INPUTS})")
-    return np.concatenate([target, mask], axis=1)
+    parts = [target, mask]
+    if real is not None:
+        real = np.asarray(real, np.float32).reshape(-1, 1)
+        if real.shape[0] != target.shape[0]:
+            raise ValueError(f"{real.shape[0]} real-event flags for {target.shape[0]} events")
+        parts.append(real)
+    return np.concatenate(parts, axis=1)
+
+
+def real_flags(y_true: Any) -> Any:
+    """The real-event flags of a packed ``y_true`` (ones when it has no flag column)."""
+    tf = keras_compat.tensorflow()
+    if y_true.shape[-1] > 2 * N_INPUTS:
+        return y_true[:, 2 * N_INPUTS]
+    return tf.ones_like(y_true[:, 0])
 
 
 def masked_mse(y_true: Any, y_pred: Any) -> Any:
     """Per-event masked MSE (tensor (N,)); ``y_true`` = packed [target | mask]."""
     tf = keras_compat.tensorflow()
-    target, mask = y_true[:, :N_INPUTS], y_true[:, N_INPUTS:]
+    target, mask = y_true[:, :N_INPUTS], y_true[:, N_INPUTS : 2 * N_INPUTS]
     return tf.reduce_sum(mask * tf.square(target - y_pred), axis=-1) / float(N_INPUTS)
 
 
@@ -76,5 +92,28 @@ def tail_weights(score: Any, tail: float) -> Any:
 
 
 def vae_loss(reconstruction: Any, kl: Any, beta: float) -> Any:
-    """(1 - beta) * reconstruction + beta * kl, elementwise (reconstruction = :func:`masked_sse`)."""
+    """(1 - beta) * reconstruction + beta * kl, elementwise (reconstruction = :func:`masked_sse` and kl summed
+    over the latent dimensions, or :func:`masked_mse` and kl / latent for the "mean" reduction)."""
     return (1.0 - beta) * reconstruction + beta * kl
+
+
+#: Offset inside the logarithms of :func:`log_scores` (the background's KL reaches ~1e-5).
+LOG_SCORE_EPS = 1e-6
+
+
+def log_scores(encoder_output: Any, latent: int) -> Any:
+    """(N, 3) log(kl + eps), log(rz + eps), log(mu2 + eps) of a VAE encoder output [mu | logvar]."""
+    tf = keras_compat.tensorflow()
+    mu, logvar = encoder_output[:, :latent], encoder_output[:, latent:]
+    mu2 = tf.reduce_sum(tf.square(mu), axis=-1)
+    kl = kl_divergence(mu, logvar)
+    rz = tf.reduce_sum(tf.square(mu) * tf.exp(-logvar), axis=-1)
+    return tf.math.log(tf.stack([kl, rz, mu2], axis=1) + LOG_SCORE_EPS)
+
+
+def score_distillation(student: Any, teacher: Any, latent: int) -> Any:
+    """Per-event sum over kl, rz and mu2 of (log student score - log teacher score)^2: pulls the quantized
+    encoder's SCORES onto the float ones on a log scale, so that the ranking of the background bulk (scores
+    ~1e-4, a few output LSBs) is learned as well as that of the tail."""
+    tf = keras_compat.tensorflow()
+    return tf.reduce_sum(tf.square(log_scores(student, latent) - log_scores(teacher, latent)), axis=-1)

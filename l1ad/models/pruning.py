@@ -1,6 +1,7 @@
 """Magnitude pruning with tensorflow_model_optimization (tfmot), which works with tf_keras + QKeras layers.
 
-Sparsity ramps polynomially from 0 to the target over the first half of the epochs, then holds; pruned
+Sparsity ramps polynomially from 0 to the target over the first half of the quantized-training epochs
+(``ModelConfig.quantized_epochs``), then holds; pruned
 kernels are zero in the stored float weights, so they quantize to exactly zero.
 """
 
@@ -24,19 +25,20 @@ def _tfmot() -> Any:
 
 
 def wrap(encoder: Any, decoder: Any, sparsity: float, cfg: ModelConfig, n_train: int) -> tuple[Any, Any, list]:
-    """Wrap both models for magnitude pruning; returns (encoder, decoder, callbacks to pass to fit)."""
+    """Wrap both models for magnitude pruning; returns (encoder, decoder, callbacks to pass to fit).
+    ``decoder`` may be None (a model without decoder, e.g. the teacher-student regressor)."""
     if not 0.0 < sparsity < 1.0:
         raise ValueError(f"pruning sparsity must be in (0, 1), got {sparsity}")
     tfmot = _tfmot()
     steps_per_epoch = max(1, math.ceil(n_train / cfg.batch_size))
-    end_step = steps_per_epoch * max(1, cfg.epochs // 2)
+    end_step = steps_per_epoch * max(1, cfg.quantized_epochs // 2)
     schedule = tfmot.sparsity.keras.PolynomialDecay(
         0.0, sparsity, begin_step=0, end_step=end_step, frequency=max(1, steps_per_epoch // 2)
     )
     prune = tfmot.sparsity.keras.prune_low_magnitude
     return (
         prune(encoder, pruning_schedule=schedule),
-        prune(decoder, pruning_schedule=schedule),
+        None if decoder is None else prune(decoder, pruning_schedule=schedule),
         [tfmot.sparsity.keras.UpdatePruningStep()],
     )
 
@@ -44,7 +46,8 @@ def wrap(encoder: Any, decoder: Any, sparsity: float, cfg: ModelConfig, n_train:
 def strip(encoder: Any, decoder: Any) -> tuple[Any, Any]:
     """Remove the pruning wrappers (keeps the zeroed weights)."""
     tfmot = _tfmot()
-    return tfmot.sparsity.keras.strip_pruning(encoder), tfmot.sparsity.keras.strip_pruning(decoder)
+    strip = tfmot.sparsity.keras.strip_pruning
+    return strip(encoder), None if decoder is None else strip(decoder)
 
 
 def sparsity(model: Any) -> float:

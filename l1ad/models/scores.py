@@ -9,12 +9,15 @@ An AE's latent vector is treated as ``mu``. Convention: larger = more anomalous.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from l1ad.data.adc2021 import N_INPUTS
 from l1ad.fixed import scores as registry
+from l1ad.models.config import ModelConfig
 
-__all__ = ["split_encoder_output", "kl", "kl_mean", "rz", "mu2", "mse", "encoder_scores"]
+__all__ = ["split_encoder_output", "kl", "kl_mean", "rz", "mu2", "mse", "encoder_scores", "model_scores", "predict"]
 
 
 def _2d(a: np.ndarray, name: str) -> np.ndarray:
@@ -88,4 +91,20 @@ def encoder_scores(enc_out: np.ndarray, latent: int, variational: bool) -> dict[
     out = {kind: _evaluate(kind, mu, logvar) for kind in registry.names(variational, encoder="encoder")}
     if variational and "kl" in out:
         out["kl_mean"] = out["kl"] / latent
+    return out
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 8192) -> Any:
+    """Batched inference, float64 numpy output(s)."""
+    out = model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0)
+    return [np.asarray(o, np.float64) for o in out] if isinstance(out, list) else np.asarray(out, np.float64)
+
+
+def model_scores(
+    enc_out: np.ndarray, recon: np.ndarray | None, target: np.ndarray, mask: np.ndarray, cfg: ModelConfig
+) -> dict[str, np.ndarray]:
+    """Encoder scores (every registered score the encoder has, kl_mean) and, given a reconstruction, mse."""
+    out = encoder_scores(enc_out, cfg.latent, cfg.variational)
+    if recon is not None:
+        out["mse"] = mse(target, recon, mask)
     return out

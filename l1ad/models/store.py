@@ -1,8 +1,9 @@
 """The Keras side of a run directory: write a trained model and everything needed to reproduce and use it,
-and load it back (:class:`Run`). Every path comes from :class:`l1ad.rundir.RunDir` (its docstring shows the
-layout).
+and load it back (:class:`Run`): the quantized and float VAE, and the teacher-student regressor when one was
+trained. Every path comes from :class:`l1ad.rundir.RunDir` (its docstring shows the layout).
 
-All .h5 files reload with ``keras.models.load_model(path, custom_objects=keras_compat.custom_objects())``.
+All .h5 files reload with ``keras.models.load_model(path, custom_objects=layers.custom_objects())``
+(:mod:`l1ad.models.layers`).
 A run directory is built under a temporary name and renamed when complete (:meth:`RunDir.create`).
 """
 
@@ -21,12 +22,12 @@ from typing import Any
 import numpy as np
 
 from l1ad import keras_compat
-from l1ad.data.preprocess import InputFormat, slot_mask
-from l1ad.models import export
-from l1ad.models import scores as score_fns
+from l1ad.data.preprocess import InputFormat, ReconstructionTarget, slot_mask
+from l1ad.models import export, layers
 from l1ad.models.builders import full_model
 from l1ad.models.config import ModelConfig
-from l1ad.models.train import TrainedModels
+from l1ad.models.scores import model_scores, predict
+from l1ad.models.train import TrainedModels, reconstruction_target_values
 from l1ad.rundir import RunDir, RunDirError
 
 __all__ = [
@@ -55,7 +56,22 @@ PACKAGES = (
 
 #: Settings added to ModelConfig after run directories were first written, with the value that reproduces how a
 #: run without them was trained (no distillation), so that an older run's ``config`` still describes it.
-OLDER_RUN_SETTINGS: dict[str, Any] = {"distill": 0.0, "distill_tail": 0.0}
+OLDER_RUN_SETTINGS: dict[str, Any] = {
+    "distill": 0.0,
+    "distill_tail": 0.0,
+    "input_batchnorm": False,
+    "input_standardize": False,
+    "target": "input",
+    "bounded_outputs": False,
+    "reduction": "sum",
+    "distill_augment": 0.0,
+    "score_distill": 0.0,
+    "qat_epochs": None,
+    "qat_learning_rate": None,
+    "clipnorm": 0.0,
+    "lr_plateau": False,
+    "student": False,
+}
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -76,28 +92,14 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def predict(model: Any, x: np.ndarray, batch_size: int = 8192) -> Any:
-    """Batched inference, float64 numpy output(s)."""
-    out = model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0)
-    return [np.asarray(o, np.float64) for o in out] if isinstance(out, list) else np.asarray(out, np.float64)
-
-
-def model_scores(
-    enc_out: np.ndarray, recon: np.ndarray | None, target: np.ndarray, mask: np.ndarray, cfg: ModelConfig
-) -> dict[str, np.ndarray]:
-    """Encoder scores (every registered score the encoder has, kl_mean) and, given a reconstruction, mse."""
-    out = score_fns.encoder_scores(enc_out, cfg.latent, cfg.variational)
-    if recon is not None:
-        out["mse"] = score_fns.mse(target, recon, mask)
-    return out
-
-
 def score_sample(
     trained: TrainedModels, particles: np.ndarray, weights: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Scores of one sample for the quantized model (``quantized_<kind>``) and the float model (``float_<kind>``)."""
+    """Scores of one sample for the quantized model (``quantized_<kind>``) and the float model (``float_<kind>``);
+    ``<prefix>_student`` is the output of the (quantized / float) teacher-student regressor."""
     cfg, fmt = trained.config, trained.input_format
     x = fmt.to_model_input(particles)
+    target = reconstruction_target_values(fmt, trained.reconstruction_target, particles)
     mask = slot_mask(particles)
     out: dict[str, np.ndarray] = {}
     pairs = [("quantized", trained.encoder, trained.decoder)]
@@ -105,8 +107,11 @@ def score_sample(
         pairs.append(("float", trained.float_encoder, trained.float_decoder))
     for prefix, enc, dec in pairs:
         enc_out, recon = predict(full_model(enc, dec, cfg, f"{prefix}_model"), x)
-        for kind, values in model_scores(enc_out, recon, x, mask, cfg).items():
+        for kind, values in model_scores(enc_out, recon, target, mask, cfg).items():
             out[f"{prefix}_{kind}"] = values
+    for prefix, student in (("quantized", trained.student), ("float", trained.float_student)):
+        if student is not None:
+            out[f"{prefix}_student"] = predict(student, x)[:, 0]
     out["weights"] = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64)
     return out
 
@@ -144,7 +149,13 @@ def write_run(
         encoder = export.deployable_encoder(trained.encoder) if deployable else trained.encoder
         _json(tmp.config_json, {**cfg.to_dict(), "deployable": deployable})
         trained.input_format.save(tmp.input_format_json)
+        if trained.reconstruction_target is not None:
+            trained.reconstruction_target.save(tmp.reconstruction_target_json)
         _save_h5(encoder, tmp.encoder_h5)
+        if trained.student is not None and trained.student_info is not None:
+            _save_h5(export.deployable_encoder(trained.student), tmp.student_h5)
+            _save_h5(trained.float_student, tmp.float_student_h5)
+            _json(tmp.student_json, trained.student_info.to_dict())
         _save_h5(trained.decoder, tmp.decoder_h5)
         _save_h5(full_model(encoder, trained.decoder, cfg, "quantized_model"), tmp.model_h5)
         if trained.float_encoder is not None:
@@ -172,7 +183,7 @@ def _load_model(path: Path) -> Any:
     if not path.is_file():
         raise RunDirError(f"{path}: missing from the run directory")
     keras = keras_compat.keras()
-    return keras.models.load_model(path, custom_objects=keras_compat.custom_objects(), compile=False)
+    return keras.models.load_model(path, custom_objects=layers.custom_objects(), compile=False)
 
 
 class Run:
@@ -229,6 +240,29 @@ class Run:
         return _load_model(path) if path.is_file() else None
 
     @functools.cached_property
+    def reconstruction_target(self) -> ReconstructionTarget | None:
+        """The AD@L1 reconstruction target, or None (the run reconstructs its input codes)."""
+        path = self.dir.reconstruction_target_json
+        return ReconstructionTarget.load(path) if path.is_file() else None
+
+    @property
+    def has_student(self) -> bool:
+        return self.dir.student_h5.is_file()
+
+    @functools.cached_property
+    def student(self) -> Any:
+        """The deployable quantized teacher-student regressor (one output)."""
+        return _load_model(self.dir.student_h5)
+
+    @functools.cached_property
+    def float_student(self) -> Any:
+        return _load_model(self.dir.float_student_h5)
+
+    @functools.cached_property
+    def student_info(self) -> dict[str, Any]:
+        return json.loads(self.dir.student_json.read_text())
+
+    @functools.cached_property
     def history(self) -> dict[str, Any]:
         return json.loads(self.dir.history_json.read_text())
 
@@ -257,13 +291,18 @@ class Run:
             return {k: z[k] for k in z.files}
 
     def score(self, particles: np.ndarray, quantized: bool = True) -> dict[str, np.ndarray]:
-        """Score events with the saved quantized (or float) model; same keys as ``model_scores``."""
+        """Score events with the saved quantized (or float) model; the keys of ``model_scores`` (+ ``student``)."""
         model = self.model if quantized else self.float_model
         if model is None:
             raise RunDirError(f"{self.path}: no float model saved")
         x = self.input_format.to_model_input(particles)
+        target = self.reconstruction_target
+        y = x if target is None else target.transform(particles)
         enc_out, recon = predict(model, x)
-        return model_scores(enc_out, recon, x, slot_mask(particles), self.config)
+        out = model_scores(enc_out, recon, y, slot_mask(particles), self.config)
+        if self.has_student:
+            out["student"] = predict(self.student if quantized else self.float_student, x)[:, 0]
+        return out
 
 
 def load_run(path: RunDir | str | os.PathLike) -> Run:

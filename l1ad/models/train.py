@@ -1,15 +1,24 @@
-"""Training: seeded data split, input format fit, float + quantized (QAT or PTQ) training, optional pruning.
+"""Training: seeded data split, input format fit, float + quantized (QAT or PTQ) training, optional pruning,
+and the teacher-student regressor.
 
 One :class:`AutoencoderTrainer` (a ``keras.Model`` with its own train/test steps) trains any encoder/decoder
-pair: AE loss = masked MSE; VAE loss = (1 - beta) * masked SSE + beta * KL (see :mod:`l1ad.models.losses`)
-with the reparametrization
-``z = mu + exp(logvar / 2) * eps`` (validation uses ``z = mu``). Early stopping on the validation loss
-restores the best weights. With ``distill`` > 0, QAT adds ``distill`` x |quantized - float encoder output|^2
-(knowledge distillation from the frozen float encoder), so that the firmware scores follow the float ones
-event by event; ``distill_tail`` weights each event by exp(distill_tail x teacher score) (normalized over the
-batch), so the match is closest in the high-score tail where the trigger threshold lies. Progress is shown with
-tqdm. Determinism: ``keras.utils.set_random_seed`` + ``tf.config.experimental.enable_op_determinism`` (same seed,
+pair: AE loss = masked MSE; VAE loss = (1 - beta) * reconstruction + beta * KL (see :mod:`l1ad.models.losses`;
+``reduction`` "mean": masked MSE and KL / latent, the AD@L1 recipe; "sum": SSE and summed KL) with the
+reparametrization ``z = mu + exp(logvar / 2) * eps`` (validation uses ``z = mu``). Adam with gradient-norm
+clipping (``clipnorm``), learning-rate halving on validation plateaus (``lr_plateau``), early stopping on the
+validation loss restores the best weights. With ``distill`` > 0, QAT adds ``distill`` x |quantized - float
+encoder output|^2 (knowledge distillation from the frozen float encoder), so that the firmware scores follow
+the float ones event by event; ``distill_tail`` weights each event by exp(distill_tail x teacher score)
+(normalized over the batch); ``score_distill`` adds the squared difference of log kl / rz / mu2. The
+distillation terms also run over ``distill_augment`` x as many augmented background events
+(:func:`l1ad.models.augment.add_objects`), which enter no other term. Progress is shown with tqdm.
+Determinism: ``keras.utils.set_random_seed`` + ``tf.config.experimental.enable_op_determinism`` (same seed,
 same data, same machine -> same weights).
+
+The teacher-student regressor (:func:`train_student`): the float VAE (teacher) scores the background and the
+augmented events; a float student network learns the mapped log score (mean squared error), its batch
+normalizations are folded into the quantized student, which is fine-tuned quantization-aware with magnitude
+pruning.
 
 The whole training step (events file in, run directory out) is :func:`l1ad.pipeline.train`.
 """
@@ -25,8 +34,9 @@ import numpy as np
 from l1ad import keras_compat
 from l1ad.data import adc2021
 from l1ad.data.adc2021 import N_INPUTS
-from l1ad.data.preprocess import InputFormat, slot_mask
-from l1ad.models import builders, losses
+from l1ad.data.preprocess import InputFormat, ReconstructionTarget, slot_mask
+from l1ad.models import augment, builders, losses
+from l1ad.models import scores as score_fns
 from l1ad.models.config import ModelConfig
 
 
@@ -45,7 +55,7 @@ def _trainer_class() -> type:
     model_base: Any = keras.Model  # a class of a dynamically imported module
 
     class AutoencoderTrainer(model_base):
-        """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask]."""
+        """Trains ``encoder`` + ``decoder`` with the (beta-V)AE loss; ``y`` = packed [target | mask (| real)]."""
 
         def __init__(
             self,
@@ -57,12 +67,15 @@ def _trainer_class() -> type:
             teacher: Any = None,
             distill: float = 0.0,
             distill_tail: float = 0.0,
+            reduction: str = "sum",
+            score_distill: float = 0.0,
             **kw: Any,
         ):
             super().__init__(**kw)
             self.encoder, self.decoder = encoder, decoder
             self.latent, self.variational, self.beta = latent, variational, float(beta)
             self.teacher, self.distill, self.distill_tail = teacher, float(distill), float(distill_tail)
+            self.reduction, self.score_distill = reduction, float(score_distill)
             names = ("loss", "mse", "kl") + (("distill",) if teacher is not None else ())
             self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
@@ -80,8 +93,19 @@ def _trainer_class() -> type:
             else:
                 z, kl = mu, tf.zeros_like(mu[:, 0])
             mse = losses.masked_mse(y, self.decoder(z, training=training))
-            per_event = losses.vae_loss(mse * float(N_INPUTS), kl, self.beta) if self.variational else mse
-            terms = {"loss": tf.reduce_mean(per_event), "mse": tf.reduce_mean(mse), "kl": tf.reduce_mean(kl)}
+            if not self.variational:
+                per_event = mse
+            elif self.reduction == "mean":
+                per_event = losses.vae_loss(mse, kl / float(self.latent), self.beta)
+            else:
+                per_event = losses.vae_loss(mse * float(N_INPUTS), kl, self.beta)
+            real = losses.real_flags(y)
+            n_real = tf.maximum(tf.reduce_sum(real), 1.0)
+
+            def real_mean(v: Any) -> Any:
+                return tf.reduce_sum(real * v) / n_real
+
+            terms = {"loss": real_mean(per_event), "mse": real_mean(mse), "kl": real_mean(kl)}
             if self.teacher is not None:
                 target = self.teacher(x, training=False)
                 gap = losses.distillation(enc, target)
@@ -90,6 +114,10 @@ def _trainer_class() -> type:
                     gap = gap * losses.tail_weights(score, self.distill_tail)
                 terms["distill"] = tf.reduce_mean(gap)
                 terms["loss"] = terms["loss"] + self.distill * terms["distill"]
+                if self.score_distill > 0 and self.variational:
+                    scores = tf.reduce_mean(losses.score_distillation(enc, target, self.latent))
+                    terms["distill"] = terms["distill"] + scores
+                    terms["loss"] = terms["loss"] + self.score_distill * scores
             return terms
 
         def _record(self, terms: dict) -> dict:
@@ -143,6 +171,21 @@ class _TqdmEpochs:
         return Bar()
 
 
+def adam(learning_rate: float, clipnorm: float = 0.0) -> Any:
+    """Adam, with gradient-norm clipping when ``clipnorm`` > 0."""
+    keras = keras_compat.keras()
+    return keras.optimizers.Adam(learning_rate, **({"clipnorm": clipnorm} if clipnorm > 0 else {}))
+
+
+def _schedule_callbacks(cfg: ModelConfig) -> list:
+    """Early stopping (best weights restored) and, with ``lr_plateau``, learning-rate halving on plateaus."""
+    keras = keras_compat.keras()
+    out = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)]
+    if cfg.lr_plateau:
+        out.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-5))
+    return out
+
+
 def fit_pair(
     cfg: ModelConfig,
     encoder: Any,
@@ -153,35 +196,47 @@ def fit_pair(
     progress: bool = True,
     prune: float = 0.0,
     teacher: Any = None,
+    quantized_phase: bool = False,
 ) -> tuple[Any, Any, dict[str, list[float]]]:
     """Train an encoder/decoder pair; returns (encoder, decoder, history). ``prune`` > 0: magnitude pruning.
+
+    ``quantized_phase``: use ``cfg.quantized_epochs`` / ``cfg.quantized_learning_rate`` (QAT fine-tuning).
 
     ``teacher`` (a trained float encoder, kept frozen): adds ``cfg.distill`` x the squared distance of the
     encoder outputs to the teacher's to the loss, so that the quantized scores follow the float ones; each
     event's distance is weighted by ``losses.tail_weights(teacher score, cfg.distill_tail)``.
     """
-    keras = keras_compat.keras()
-    callbacks: list = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
-        _TqdmEpochs.make(cfg.epochs, desc, progress),
-    ]
+    epochs = cfg.epochs if quantized_phase is False else cfg.quantized_epochs
+    rate = cfg.learning_rate if quantized_phase is False else cfg.quantized_learning_rate
+    callbacks: list = [_TqdmEpochs.make(epochs, desc, progress)]
     if prune > 0:
         from l1ad.models import pruning
 
         encoder, decoder, prune_callbacks = pruning.wrap(encoder, decoder, prune, cfg, n_train=len(train[0]))
-        callbacks = prune_callbacks + callbacks[1:]  # early stopping would fight the pruning schedule
+        callbacks += prune_callbacks  # no early stopping / plateau: they would fight the pruning schedule
+    else:
+        callbacks += _schedule_callbacks(cfg)
     if teacher is not None:
         teacher.trainable = False  # its weights stay out of the optimizer
     try:
         trainer = _trainer_class()(
-            encoder, decoder, cfg.latent, cfg.variational, cfg.beta, teacher, cfg.distill, cfg.distill_tail
+            encoder,
+            decoder,
+            cfg.latent,
+            cfg.variational,
+            cfg.beta,
+            teacher,
+            cfg.distill,
+            cfg.distill_tail,
+            reduction=cfg.reduction,
+            score_distill=cfg.score_distill if teacher is not None else 0.0,
         )
-        trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate))
+        trainer.compile(optimizer=adam(rate, cfg.clipnorm))
         hist = trainer.fit(
             train[0],
             train[1],
             validation_data=val,
-            epochs=cfg.epochs,
+            epochs=epochs,
             batch_size=cfg.batch_size,
             shuffle=True,
             callbacks=callbacks,
@@ -203,19 +258,40 @@ def copy_weights(src: Any, dst: Any) -> None:
 
     A float layer followed by batch normalization (``<name>_bn``) is copied with the normalization folded
     in: ``kernel * g``, ``(bias - mean) * g + beta`` with ``g = gamma / sqrt(var + eps)`` per output
-    channel, so the BN-free quantized layer computes what the float layer + BN computed at inference.
+    channel, so the BN-free quantized layer computes what the float layer + BN computed at inference. A batch
+    normalization of the inputs (``input_bn``) is folded into the first layer with weights: ``kernel * g[:, None]``,
+    ``bias + (beta - mean * g) @ kernel``.
     """
     by_name = {layer.name: layer for layer in src.layers}
+    first = True
     for layer in dst.layers:
         if not layer.weights:
             continue
         if layer.name not in by_name:
             raise ValueError(f"float model has no layer {layer.name!r} to copy into the quantized model")
         weights = by_name[layer.name].get_weights()
+        input_bn = by_name.get("input_bn")
+        if first and input_bn is not None and "input_bn" not in {x.name for x in dst.layers}:
+            weights = fold_input_batchnorm(weights[0], weights[1], input_bn)
+        first = False
         bn = by_name.get(f"{layer.name}_bn")
         if bn is not None:
             weights = fold_batchnorm(weights[0], weights[1], bn)
         layer.set_weights(weights)
+
+
+def _bn_gain(bn: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(g, c) with BN(x) = g * x + c at inference."""
+    gamma, beta, mean, var = (np.asarray(w, dtype=np.float64) for w in bn.get_weights())
+    gain = gamma / np.sqrt(var + bn.epsilon)
+    return gain, beta - mean * gain
+
+
+def fold_input_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Any) -> list[np.ndarray]:
+    """[kernel, bias] of a dense layer with the (inference-mode) BatchNormalization of its INPUTS folded in."""
+    gain, shift = _bn_gain(bn)
+    k, b = np.asarray(kernel, np.float64), np.asarray(bias, np.float64)
+    return [(gain[:, None] * k).astype(kernel.dtype), (b + shift @ k).astype(bias.dtype)]
 
 
 def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Any) -> list[np.ndarray]:
@@ -223,6 +299,31 @@ def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Any) -> list[np.nda
     gamma, beta, mean, var = (np.asarray(w, dtype=np.float64) for w in bn.get_weights())
     gain = gamma / np.sqrt(var + bn.epsilon)
     return [(kernel * gain).astype(kernel.dtype), ((bias - mean) * gain + beta).astype(bias.dtype)]
+
+
+@dataclasses.dataclass
+class StudentInfo:
+    """How the teacher-student regressor's target was made: ``(log(teacher score + eps) + occupancy x
+    -log p(pattern) - center) / scale``, clipped to +-``clip`` (the student output range)."""
+
+    teacher_score: str
+    eps: float
+    occupancy: float
+    center: float
+    scale: float
+    clip: float
+    density: augment.OccupancyDensity | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["density"] = None if self.density is None else self.density.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StudentInfo:
+        d = dict(d)
+        dens = d.pop("density", None)
+        return cls(**d, density=None if dens is None else augment.OccupancyDensity.from_dict(dens))
 
 
 @dataclasses.dataclass
@@ -237,24 +338,68 @@ class TrainedModels:
     float_decoder: Any | None
     history: dict[str, dict[str, list[float]]]
     timings: dict[str, float]
+    reconstruction_target: ReconstructionTarget | None = None
+    student: Any = None  # quantized teacher-student regressor (QKeras, one output)
+    float_student: Any = None
+    student_info: StudentInfo | None = None
 
 
-def make_xy(fmt: InputFormat, particles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Events -> (model input float32 (N,57), packed [target | mask] (N,114))."""
+def reconstruction_target_values(
+    fmt: InputFormat, target: ReconstructionTarget | None, particles: np.ndarray
+) -> np.ndarray:
+    """The (N,57) reconstruction target: the AD@L1 standardized target, or the model input (target None)."""
+    return fmt.to_model_input(particles) if target is None else target.transform(particles)
+
+
+def make_xy(
+    fmt: InputFormat,
+    particles: np.ndarray,
+    target: ReconstructionTarget | None = None,
+    real: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Events -> (model input float32 (N,57), packed [target | mask] (N,114)); ``real`` given: a 115th column
+    flags the events as real (1) or augmented (0)."""
     x = fmt.to_model_input(particles)
-    return x, losses.pack_targets(x, slot_mask(particles))
+    flags = None if real is None else np.full(len(x), float(real), np.float32)
+    return x, losses.pack_targets(reconstruction_target_values(fmt, target, particles), slot_mask(particles), flags)
 
 
-def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress: bool = True) -> TrainedModels:
-    """Fit the input format on ``train`` events, then train the float and the quantized model."""
+def _with_augmented(
+    fmt: InputFormat,
+    target: ReconstructionTarget | None,
+    events: np.ndarray,
+    fraction: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of ``events`` (real) followed by ``fraction`` x as many augmented events (flagged 0)."""
+    x, y = make_xy(fmt, events, target, real=True)
+    n_aug = int(round(fraction * len(events)))
+    if n_aug == 0 or len(events) == 0:
+        return x, y
+    extra = augment.add_objects(events[rng.integers(0, len(events), n_aug)], rng)
+    xa, ya = make_xy(fmt, extra, target, real=False)
+    return np.concatenate([x, xa]), np.concatenate([y, ya])
+
+
+def train_models(
+    cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress: bool = True, train_weights: np.ndarray | None = None
+) -> TrainedModels:
+    """Fit the input format (and reconstruction target) on ``train`` events, then train the float model, the
+    quantized model and (``cfg.trains_student``) the teacher-student regressor. ``train_weights``: background
+    weights of the training events (used for the occupancy density of the student target)."""
     fmt = InputFormat.fit(
-        adc2021.to_flat(train), width=cfg.input_bits, integer=cfg.input_integer, quantile=cfg.input_quantile
+        adc2021.to_flat(train),
+        width=cfg.input_bits,
+        integer=cfg.input_integer,
+        quantile=cfg.input_quantile,
+        standardize=cfg.input_standardize,
     )
-    xy_train, xy_val = make_xy(fmt, train), make_xy(fmt, val)
+    recon = ReconstructionTarget.fit(train) if cfg.target == "standardized" else None
+    xy_train, xy_val = make_xy(fmt, train, recon), make_xy(fmt, val, recon)
     history: dict[str, dict[str, list[float]]] = {}
     timings: dict[str, float] = {}
     float_enc = float_dec = None
-    float_cfg = dataclasses.replace(cfg, batchnorm=False) if cfg.quantization == "ptq" else cfg
+    float_cfg = dataclasses.replace(cfg, batchnorm=False, input_batchnorm=False) if cfg.quantization == "ptq" else cfg
     if cfg.train_float or cfg.quantization == "ptq":
         t0 = time.perf_counter()
         float_enc, float_dec, history["float"] = fit_pair(
@@ -274,18 +419,151 @@ def train_models(cfg: ModelConfig, train: np.ndarray, val: np.ndarray, progress:
         copy_weights(float_dec, q_dec)
         if cfg.prune > 0:
             q_enc, q_dec, history["quantized"] = fit_pair(
-                cfg, q_enc, q_dec, xy_train, xy_val, f"prune {cfg.model}", progress, prune=cfg.prune
+                cfg,
+                q_enc,
+                q_dec,
+                xy_train,
+                xy_val,
+                f"prune {cfg.model}",
+                progress,
+                prune=cfg.prune,
+                quantized_phase=True,
             )
     else:
         if float_enc is not None and cfg.qat_from_float:  # fine-tune the trained float model, BN folded
             copy_weights(float_enc, q_enc)
             copy_weights(float_dec, q_dec)
-        teacher = float_enc if cfg.distill > 0 else None
+        teacher = float_enc if (cfg.distill > 0 or cfg.score_distill > 0) else None
+        qat_train, qat_val = xy_train, xy_val
+        if teacher is not None and cfg.distill_augment > 0:
+            rng = np.random.default_rng(cfg.seed + 1000)
+            qat_train = _with_augmented(fmt, recon, train, cfg.distill_augment, rng)
+            qat_val = _with_augmented(fmt, recon, val, cfg.distill_augment, rng)
         q_enc, q_dec, history["quantized"] = fit_pair(
-            cfg, q_enc, q_dec, xy_train, xy_val, f"QAT {cfg.model}", progress, prune=cfg.prune, teacher=teacher
+            cfg,
+            q_enc,
+            q_dec,
+            qat_train,
+            qat_val,
+            f"QAT {cfg.model}",
+            progress,
+            prune=cfg.prune,
+            teacher=teacher,
+            quantized_phase=True,
         )
     timings["train_quantized_s"] = time.perf_counter() - t0
-    return TrainedModels(cfg, fmt, q_enc, q_dec, float_enc, float_dec, history, timings)
+    trained = TrainedModels(cfg, fmt, q_enc, q_dec, float_enc, float_dec, history, timings, recon)
+    if cfg.trains_student:
+        t0 = time.perf_counter()
+        train_student(trained, train, val, train_weights, progress)
+        timings["train_student_s"] = time.perf_counter() - t0
+    return trained
+
+
+# ---- teacher-student regressor -----------------------------------------------------------------------------
+#: eps inside log(teacher score + eps) of the student target (the background's KL reaches ~1e-5).
+STUDENT_EPS = 1e-6
+#: The background quantile (1 - 1e-4) of the target maps to this student output (the output saturates at
+#: 2**student_output_integer = 8 by default, above every background event of the training set).
+STUDENT_TOP = 5.0
+
+
+def teacher_scores(trained: TrainedModels, particles: np.ndarray) -> dict[str, np.ndarray]:
+    """Float teacher scores kl, rz, mu2, mse (the VAE's, with its reconstruction target) of events."""
+    cfg = trained.config
+    x = trained.input_format.to_model_input(particles)
+    enc_out, rec = score_fns.predict(
+        builders.full_model(trained.float_encoder, trained.float_decoder, cfg, "teacher"), x
+    )
+    target = reconstruction_target_values(trained.input_format, trained.reconstruction_target, particles)
+    return score_fns.model_scores(enc_out, rec, target, slot_mask(particles), cfg)
+
+
+def student_raw_target(trained: TrainedModels, info: StudentInfo, particles: np.ndarray) -> np.ndarray:
+    """log(teacher score + eps) [+ occupancy x -log p(multiplicity pattern)] of events (before the mapping)."""
+    raw = np.log(teacher_scores(trained, particles)[info.teacher_score] + info.eps)
+    if info.occupancy > 0 and info.density is not None:
+        raw = raw + info.occupancy * info.density(particles)
+    return raw
+
+
+def student_target(trained: TrainedModels, info: StudentInfo, particles: np.ndarray) -> np.ndarray:
+    """The student's regression target: the mapped, clipped raw target (float32 (N,1))."""
+    raw = student_raw_target(trained, info, particles)
+    return np.clip((raw - info.center) / info.scale, -info.clip, info.clip).astype(np.float32)[:, None]
+
+
+def train_student(
+    trained: TrainedModels,
+    train: np.ndarray,
+    val: np.ndarray,
+    train_weights: np.ndarray | None = None,
+    progress: bool = True,
+) -> None:
+    """Train the teacher-student regressor (float, then fold + QAT with pruning) into ``trained``."""
+    keras = keras_compat.keras()
+    cfg = trained.config
+    scfg = builders.student_config(cfg)
+    density = augment.OccupancyDensity.fit(train, train_weights) if cfg.student_occupancy > 0 else None
+    out_max = 2.0**cfg.student_output_integer
+    info = StudentInfo(cfg.student_target, STUDENT_EPS, cfg.student_occupancy, 0.0, 1.0, 0.99 * out_max, density)
+    raw = student_raw_target(trained, info, train)
+    info.center = float(np.median(raw))
+    spread = float(np.quantile(raw, 1.0 - 1e-4)) - info.center
+    info.scale = spread / STUDENT_TOP if spread > 0 else 1.0
+    rng = np.random.default_rng(cfg.seed + 2000)
+
+    def data(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n_aug = int(round(cfg.student_augment * len(events)))
+        if n_aug and len(events):
+            events = np.concatenate([events, augment.add_objects(events[rng.integers(0, len(events), n_aug)], rng)])
+        target = student_target(trained, info, events)
+        weights = np.exp(cfg.student_tail * np.clip(target[:, 0], 0.0, None))
+        return trained.input_format.to_model_input(events), target, (weights / weights.mean()).astype(np.float32)
+
+    xy_train, xy_val = data(train), data(val)
+    history: dict[str, list[float]] = {}
+    float_student = builders.build_student(cfg, False)
+    float_student.compile(optimizer=adam(cfg.learning_rate, cfg.clipnorm), loss="mse")
+    hist = float_student.fit(
+        xy_train[0],
+        xy_train[1],
+        sample_weight=xy_train[2],
+        validation_data=xy_val,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        callbacks=[_TqdmEpochs.make(cfg.epochs, "float student", progress), *_schedule_callbacks(cfg)],
+        verbose=0,
+    )
+    history["float_student"] = [float(v) for v in hist.history["val_loss"]]
+    student = builders.build_student(cfg, True)
+    copy_weights(float_student, student)
+    model, callbacks = student, [_TqdmEpochs.make(cfg.quantized_epochs, "QAT student", progress)]
+    if scfg.prune > 0:
+        from l1ad.models import pruning
+
+        model, _, prune_callbacks = pruning.wrap(student, None, scfg.prune, cfg, n_train=len(xy_train[0]))
+        callbacks += prune_callbacks
+    model.compile(optimizer=keras.optimizers.Adam(cfg.quantized_learning_rate), loss="mse")
+    hist = model.fit(
+        xy_train[0],
+        xy_train[1],
+        sample_weight=xy_train[2],
+        validation_data=xy_val,
+        epochs=cfg.quantized_epochs,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    history["student"] = [float(v) for v in hist.history["val_loss"]]
+    if scfg.prune > 0:
+        from l1ad.models import pruning
+
+        student, _ = pruning.strip(model, None)
+    trained.student, trained.float_student, trained.student_info = student, float_student, info
+    trained.history["student"] = history
 
 
 def split_indices(n: int, cfg: ModelConfig) -> dict[str, np.ndarray]:

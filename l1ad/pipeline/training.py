@@ -47,9 +47,11 @@ def train(
     configure_tensorflow(cfg.seed, threads)
     t0 = time.perf_counter()
     particles = adc2021.read_particles(data, stop=cfg.max_events)
-    split = split_indices(len(particles), cfg)
-    trained = train_models(cfg, particles[split["train"]], particles[split["val"]], progress)
     bkg_weights = adc2021.read_weights(data, stop=cfg.max_events)
+    split = split_indices(len(particles), cfg)
+    trained = train_models(
+        cfg, particles[split["train"]], particles[split["val"]], progress, train_weights=bkg_weights[split["train"]]
+    )
     test_idx = split["test"] if len(split["test"]) else split["val"]
     samples: dict[str, tuple[np.ndarray, np.ndarray]] = {"background": (particles[test_idx], bkg_weights[test_idx])}
     for sig in signals:
