@@ -3,7 +3,9 @@
 generate (Pythia 8 + L1 emulation: a training background, an independent background for rates, 4 signals)
 -> train (default quantized DNN VAE) -> convert (golden FixedPointModel + hls4ml project)
 -> rtl (da4ml Verilog + yosys resources) -> verify (QKeras, hls4ml C-sim and cocotb/Verilator RTL vs golden)
--> rates (thresholds, efficiencies, pure rate) -> report.
+-> rates (thresholds, efficiencies, pure rate) -> evaluate (the trigger score beside simple baselines)
+-> report. The trigger score is the run's own (:attr:`l1ad.models.store.Run.trigger_score`: the
+teacher-student regressor of the default DNN VAE) unless one is named.
 
 Each stage prints what it did. A stage whose tools are missing is reported as skipped; a failed stage that
 later stages need stops them. Event files go to ``<out_dir>_data/`` and are reused when they already hold
@@ -29,6 +31,7 @@ __all__ = [
     "QUICK",
     "FULL",
     "TARGET_RATES",
+    "DEMO_FPRS",
     "SIGNAL_LABELS",
     "STAGES",
     "headline",
@@ -67,6 +70,8 @@ QUICK = DemoSizes(
 )
 FULL = DemoSizes(n_train_background=100_000, n_rate_background=100_000, n_signal=10_000, epochs=50, n_vectors=10_000)
 TARGET_RATES = ("1kHz", "10kHz", "100kHz")
+#: FPRs the demo's 6,000 rate-background events resolve (>= 10 events pass).
+DEMO_FPRS = (1e-2, 2e-3)
 SIGNAL_LABELS = ("ato4l", "lq_btau", "h0_tautau", "hplus_taunu")
 
 
@@ -79,7 +84,7 @@ class DemoContext:
     out_dir: Path
     data_dir: Path
     sizes: DemoSizes
-    score: str
+    score: str | None  # None: the run's trigger score
     workers: int
     seed: int
     files: dict[str, Path] = field(default_factory=dict)
@@ -135,10 +140,14 @@ def _run(ctx: DemoContext) -> Any:
     return open_run(ctx.out_dir)
 
 
+def _score(ctx: DemoContext) -> str:
+    return ctx.score or _run(ctx).trigger_score
+
+
 def stage_convert(ctx: DemoContext) -> str:
     from l1ad.pipeline import convert
 
-    result = convert(_run(ctx), ctx.score, n_vectors=0)
+    result = convert(_run(ctx), _score(ctx), n_vectors=0)
     return f"golden model -> {result.fixed_dir}; hls4ml project -> {result.project.output_dir}"
 
 
@@ -147,7 +156,7 @@ def stage_rtl(ctx: DemoContext) -> str:
 
     from l1ad.pipeline import rtl
 
-    result = rtl(_run(ctx), ctx.score, resources=shutil.which("yosys") is not None)
+    result = rtl(_run(ctx), _score(ctx), resources=shutil.which("yosys") is not None)
     s = result.summary
     res = s.get("resources")
     estimate = f", {res['lut']} LUT (yosys)" if res and "lut" in res else " (yosys not found: no resource estimate)"
@@ -161,7 +170,7 @@ def stage_verify(ctx: DemoContext) -> str:
 
     summary = verify(
         _run(ctx),
-        scores=[ctx.score],
+        scores=[_score(ctx)],
         n_vectors=ctx.sizes.n_vectors,
         data=[ctx.files["rate_background"], *ctx.signal_files],
     )
@@ -178,10 +187,38 @@ def stage_rates(ctx: DemoContext) -> str:
         [ctx.files["rate_background"]],
         ctx.signal_files,
         target_rates=TARGET_RATES,
-        score=ctx.score,
+        score=_score(ctx),
         menu=BaselineMenu(),
     )
-    return f"rates.json for {', '.join(TARGET_RATES)}"
+    return f"rates.json for {', '.join(TARGET_RATES)} (score {_score(ctx)})"
+
+
+def stage_evaluate(ctx: DemoContext) -> str:
+    from l1ad.pipeline import evaluate
+
+    summary = evaluate(
+        [_run(ctx)],
+        [ctx.files["rate_background"]],
+        ctx.signal_files,
+        ctx.out_dir / "evaluation",
+        fprs=DEMO_FPRS,
+        kinds=[_score(ctx)],
+        supervised_background=ctx.files["background"],
+    )
+    scores = summary["scores"]
+    trigger = scores[f"{_score(ctx)} (quantized)"]
+    key = f"tpr@{DEMO_FPRS[-1]:g}"
+    best = summary["best_baseline"][key]
+    aucs = ", ".join(f"{s} {trigger[s]['auc']:.2f}" for s in SIGNAL_LABELS if s in trigger)
+
+    def mean_tpr(name: str | None) -> str:
+        value = scores[name]["mean_over_signals"].get(key) if name in scores else None
+        return "n/a" if value is None else f"{100 * value:.2g} %"
+
+    return (
+        f"trigger score {_score(ctx)} AUC: {aucs}; mean signal efficiency at FPR {DEMO_FPRS[-1]:g}: "
+        f"{mean_tpr(f'{_score(ctx)} (quantized)')} (best simple baseline, {best}: {mean_tpr(best)})"
+    )
 
 
 def stage_report(ctx: DemoContext) -> str:
@@ -197,7 +234,8 @@ STAGES: list[tuple[str, str, Callable[[DemoContext], str]]] = [
     ("rtl", "RTL (da4ml) + resource estimate (yosys)", stage_rtl),
     ("verify", "bit-exactness: QKeras, hls4ml C-sim, RTL (cocotb/Verilator) vs golden", stage_verify),
     ("rates", "rate emulation: thresholds, signal efficiencies, pure rate", stage_rates),
-    ("report", "HTML report: scores, ROC, rates, verification", stage_report),
+    ("evaluate", "physics benchmark: the trigger score beside simple baselines", stage_evaluate),
+    ("report", "HTML report: scores, ROC, rates, baselines, verification", stage_report),
 ]
 
 #: Stages whose outputs every later stage needs (a failed RTL or verify stage does not stop rates and report).
@@ -238,7 +276,7 @@ def headline(out_dir: Path) -> list[str]:
 def run_demo(
     out_dir: str | os.PathLike = "runs/demo",
     quick: bool = True,
-    score: str = "kl",
+    score: str | None = None,
     workers: int | None = None,
     seed: int = 1,
     sizes: DemoSizes | None = None,

@@ -207,23 +207,38 @@ def test_other_models_and_options_train(files, tmp_path, extra):
         assert "quantized" not in run.history and run.deployable
 
 
-def test_student_is_a_deployable_one_output_encoder_that_extracts_bit_exactly(run_dir, files):
-    """The teacher-student regressor: contract, one output, FixedPointModel (AE, score mu2 = output^2) whose
-    golden output codes equal QKeras' exact reference, and its saved scores are its outputs."""
-    from l1ad.fixed.extract import extract_fixed_model, qkeras_reference, run_input_fixed_format
+def test_student_is_the_runs_trigger_score_and_extracts_bit_exactly(run_dir, files):
+    """The teacher-student regressor: contract, one output, the run's default trigger score; its FixedPointModel
+    (score ``student``) outputs the codes of QKeras' exact reference, its score is the offset-binary output
+    code, and the saved quantized scores are its outputs."""
+    from l1ad.fixed.extract import qkeras_reference
     from l1ad.fixed.golden import golden_forward
+    from l1ad.pipeline import extract
 
     run = store.load_run(run_dir)
     assert run.has_student and run.student.output_shape == (None, 1)
+    assert run.trigger_score == "student" and "student" in run.firmware_scores() and "kl" in run.firmware_scores()
     export.check_encoder_contract(run.student)
-    fixed = extract_fixed_model(run.student, run_input_fixed_format(run.input_format), score="mu2", variational=False)
-    assert fixed.latent == 1 and not fixed.has_logvar
+    fixed = extract(run)
+    assert fixed.score.kind == "student" and fixed.latent == 1 and not fixed.has_logvar
     events = adc2021.read_particles(files[1])
     codes = run.input_format.to_codes(events)
     golden = golden_forward(fixed, codes)
     assert np.array_equal(golden.mu, qkeras_reference(run.student, fixed, codes))
+    assert np.array_equal(golden.score, golden.mu[:, 0] - fixed.latent_format.min_code)
     saved = run.scores("Ato4l")["quantized_student"]
     assert np.array_equal(golden.mu[:, 0] * fixed.latent_format.lsb, saved)
+    assert extract(run, "kl").latent == run.config.latent  # the VAE's scores still come from its encoder
     info = run.student_info
     assert info["teacher_score"] == "kl" and info["scale"] > 0
     assert info["occupancy"] == 2.0 and len(info["density"]["lepton"]) == 5  # -log p(n_e, n_mu) table
+
+
+def test_verify_checks_each_network_that_computes_a_checked_score(run_dir):
+    from l1ad.pipeline import verify
+
+    run = store.load_run(run_dir)
+    summary = verify(run, scores=["kl", "student"], n_vectors=300, backends=[])
+    assert set(summary["stages"]["qkeras_vs_golden"]) == {"encoder", "student"}
+    assert summary["ok"] and summary["total_mismatches"] == 0
+    assert verify(run, n_vectors=50, backends=[])["stages"]["qkeras_vs_golden"].keys() == {"student"}

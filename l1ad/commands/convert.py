@@ -22,7 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from l1ad.hls.project import BACKENDS, DEFAULT_CLOCK_PERIOD, DEFAULT_PART
 
     parser.add_argument("run_dir", type=Path, help="run directory (runs/<name>) from `l1ad train`")
-    parser.add_argument("--score", choices=scores.names(), default="kl", help="anomaly score (default kl)")
+    parser.add_argument(
+        "--score",
+        choices=scores.names(),
+        default=None,
+        help="anomaly score (default: the run's trigger score: student when the run has one, else kl)",
+    )
     parser.add_argument("--backend", choices=BACKENDS, default="Vitis", help="hls4ml backend (default Vitis)")
     parser.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
     parser.add_argument(
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     result = convert(run_obj, args.score, settings, n_vectors=args.events, data=args.data, build=args.build, **table)
     fixed = result.fixed
     print(
-        f"convert: fixed-point model ({len(fixed.layers)} layers, latent {fixed.latent}, score {args.score} "
+        f"convert: fixed-point model ({len(fixed.layers)} layers, latent {fixed.latent}, score {fixed.score.kind} "
         f"-> {fixed.score.output_format.ap_type()}) -> {result.fixed_dir}"
     )
     print(

@@ -19,7 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--full", action="store_true", help="the full-size demo (100k events, 50 epochs) instead of the quick one"
     )
-    parser.add_argument("--score", choices=scores.names(), default="kl", help="trigger score (default kl)")
+    parser.add_argument(
+        "--score",
+        choices=scores.names(),
+        default=None,
+        help="trigger score (default: the run's trigger score: student when the run has one, else kl)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="processes for generation / threads for training")
     parser.add_argument("--seed", type=int, default=1, help="seed of generation and training (default 1)")
 

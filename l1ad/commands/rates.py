@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--score",
         choices=scores.names(),
         default=None,
-        help="score of the fixed-point model (default: the only one in fixed/, else kl)",
+        help="score of the fixed-point model (default: the only one in fixed/, else the run's trigger score)",
     )
     parser.add_argument(
         "--bunches",

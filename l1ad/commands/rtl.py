@@ -19,7 +19,12 @@ HELP = "generate the RTL (da4ml) of a run's encoder + score, with latency and yo
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, help="run directory (runs/<name>)")
-    parser.add_argument("--score", choices=scores.names(), default="kl", help="anomaly score (default kl)")
+    parser.add_argument(
+        "--score",
+        choices=scores.names(),
+        default=None,
+        help="anomaly score (default: the run's trigger score: student when the run has one, else kl)",
+    )
     parser.add_argument("--clock", default="200MHz", help="target clock, e.g. 200MHz, 240MHz, 40MHz or 5ns")
     parser.add_argument(
         "--latency-cutoff",
@@ -66,5 +71,5 @@ def run(args: argparse.Namespace) -> int:
     )
     if "resources" in s:
         print(format_resources(s["resources"]))
-    print(f"rtl: summary -> {run_dir.rtl_summary_json(args.score)}")
+    print(f"rtl: summary -> {run_dir.rtl_summary_json(s['score'])}")
     return 0

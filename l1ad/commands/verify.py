@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         choices=scores.names(),
         default=None,
-        help="score(s) to check (default: those in fixed/, else kl)",
+        help="score(s) to check (default: those in fixed/, else the run's trigger score)",
     )
     parser.add_argument("--events", type=int, default=10000, help="number of test vectors (default 10000)")
     parser.add_argument(

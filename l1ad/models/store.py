@@ -23,6 +23,7 @@ import numpy as np
 
 from l1ad import keras_compat
 from l1ad.data.preprocess import InputFormat, ReconstructionTarget, slot_mask
+from l1ad.fixed import scores as score_registry
 from l1ad.models import export, layers
 from l1ad.models.builders import full_model
 from l1ad.models.config import ModelConfig
@@ -217,6 +218,30 @@ class Run:
     @property
     def deployable(self) -> bool:
         return bool(self.raw_config.get("deployable", False))
+
+    def network(self, encoder: str) -> Any:
+        """The deployable network that computes scores of ``Score.encoder`` kind ``encoder``: "encoder" (the
+        (V)AE encoder) or "student" (the teacher-student regressor)."""
+        if encoder == "encoder":
+            return self.encoder
+        if encoder == "student":
+            if not self.has_student:
+                raise RunDirError(f"{self.path}: no teacher-student regressor (student.h5) in the run")
+            return self.student
+        raise ValueError(f"unknown network {encoder!r}; expected 'encoder' or 'student'")
+
+    def firmware_scores(self) -> tuple[str, ...]:
+        """The registered firmware scores this run can compute (its encoder's, and ``student`` if it has one)."""
+        own = score_registry.names(self.config.variational, encoder="encoder")
+        return own + (score_registry.names(encoder="student") if self.has_student else ())
+
+    @property
+    def trigger_score(self) -> str:
+        """The run's default trigger score: the teacher-student regressor's output where the run has one (the
+        best-separating score measured, docs/physics.md), else ``kl`` (VAE) / ``mu2`` (AE)."""
+        if self.has_student:
+            return "student"
+        return "kl" if self.config.variational else "mu2"
 
     @functools.cached_property
     def input_format(self) -> InputFormat:

@@ -524,7 +524,7 @@ def train_student(
     xy_train, xy_val = data(train), data(val)
     history: dict[str, list[float]] = {}
     float_student = builders.build_student(cfg, False)
-    float_student.compile(optimizer=adam(cfg.learning_rate, cfg.clipnorm), loss="mse")
+    float_student.compile(optimizer=adam(cfg.learning_rate, cfg.clipnorm), loss="mse", weighted_metrics=[])
     hist = float_student.fit(
         xy_train[0],
         xy_train[1],
@@ -545,7 +545,7 @@ def train_student(
 
         model, _, prune_callbacks = pruning.wrap(student, None, scfg.prune, cfg, n_train=len(xy_train[0]))
         callbacks += prune_callbacks
-    model.compile(optimizer=keras.optimizers.Adam(cfg.quantized_learning_rate), loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(cfg.quantized_learning_rate), loss="mse", weighted_metrics=[])
     hist = model.fit(
         xy_train[0],
         xy_train[1],

@@ -21,7 +21,6 @@ from l1ad.analysis import evaluation
 from l1ad.analysis.baselines import BASELINES, baseline_scores
 from l1ad.data import adc2021
 from l1ad.data.atomic import write_text_atomic
-from l1ad.fixed import scores as score_registry
 from l1ad.models.store import Run
 from l1ad.pipeline.fixed import fixed_model
 from l1ad.trigger import Trigger
@@ -83,7 +82,8 @@ def evaluate(
 ) -> dict[str, Any]:
     """Benchmark ``runs`` (one per training seed) on independent test ``background`` and ``signals`` files.
 
-    ``kinds``: firmware scores to evaluate (default: every registered score the encoders have);
+    ``kinds``: firmware scores to evaluate (default: every firmware score all runs have, the teacher-student
+    regressor's included);
     ``supervised_background``: background events for the supervised bound (default: the first run's training
     file, which is independent of the test files); ``supervised=False`` skips the bound.
     """
@@ -102,8 +102,7 @@ def evaluate(
                 f"note: FPR {f:g} needs >= {evaluation.MIN_PASSING / f:.0f} background events; "
                 f"the {len(bkg_events)} given cannot resolve it (reported as n/a)"
             )
-    variational = all(run.config.variational for run in runs)
-    kinds = list(kinds or score_registry.names(variational))
+    kinds = list(kinds or [k for k in runs[0].firmware_scores() if all(k in r.firmware_scores() for r in runs)])
 
     say(f"baselines on {len(bkg_events)} background events and {len(names)} signals")
     bkg_base = evaluation.Sample(baseline_scores(bkg_events), bkg_w)

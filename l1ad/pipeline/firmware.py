@@ -39,20 +39,22 @@ class Conversion:
 
 def convert(
     run: Run,
-    score: str = "kl",
+    score: str | None = None,
     settings: Any = None,
     n_vectors: int = 2000,
     data: list[Path] | None = None,
     build: bool = False,
     **score_options: Any,
 ) -> Conversion:
-    """Export the golden model of ``score`` (``fixed/<score>``), write its hls4ml project and check that
-    C-simulation equals the golden model on ``n_vectors`` vectors (0: no check); ``build`` runs HLS synthesis
-    (needs Vivado/Vitis HLS) and parses its report. ``settings``: an :class:`l1ad.hls.project.HLSSettings`."""
+    """Export the golden model of ``score`` (default: the run's trigger score) as ``fixed/<score>``, write its
+    hls4ml project and check that C-simulation equals the golden model on ``n_vectors`` vectors (0: no check);
+    ``build`` runs HLS synthesis (needs Vivado/Vitis HLS) and parses its report. ``settings``: an
+    :class:`l1ad.hls.project.HLSSettings`."""
     from l1ad.backends import get_backend
     from l1ad.hls.project import HLSSettings
 
     settings = settings or HLSSettings()
+    score = score or run.trigger_score
     fixed = extract(run, score, **score_options)
     fixed_dir = fixed.save(run.dir.fixed_dir(score))
     settings_dict = dataclasses.asdict(settings)
@@ -91,7 +93,7 @@ class RTLResult:
 
 def rtl(
     run: Run | RunDir,
-    score: str = "kl",
+    score: str | None = None,
     clock: str | float = "200MHz",
     latency_cutoff: int | None = None,
     out: Path | None = None,
@@ -99,7 +101,8 @@ def rtl(
 ) -> RTLResult:
     """Generate the pipelined Verilog of ``score`` (default in the run's RTL folder) with latency, da4ml cost
     and (``resources``, with yosys installed) a LUT/FF/DSP estimate; writes the run's ``rtl/<score>/rtl.json``.
-    A bare :class:`RunDir` with only ``fixed/<score>`` (e.g. a model converted elsewhere) is enough."""
+    A bare :class:`RunDir` with only ``fixed/<score>`` (e.g. a model converted elsewhere) is enough. ``score``
+    None: the run's trigger score (a bare :class:`RunDir`: its only converted score)."""
     from l1ad.rtl.generate import generate_rtl
     from l1ad.rtl.resources import YosysNotFound, estimate
 
@@ -107,6 +110,7 @@ def rtl(
     if not run_dir.path.is_dir():
         raise FileNotFoundError(f"{run_dir.path}: no such run directory")
     model = fixed_model(run, score)
+    score = model.score.kind
     design = generate_rtl(model, out or run_dir.rtl_design(score), clock=clock, latency_cutoff=latency_cutoff)
     info = design.l1ad
     summary: dict[str, Any] = {

@@ -2,7 +2,8 @@
 
 Stages (each: vectors, mismatching vectors and values, compared as int64):
 
-- ``qkeras_vs_golden``: the run's QKeras encoder (float64 inference, exact) vs the golden encoder outputs;
+- ``qkeras_vs_golden``: each QKeras network of the run that computes a checked score (``encoder``: the (V)AE
+  encoder, ``student``: the teacher-student regressor; float64 inference, exact) vs the golden outputs;
 - ``<backend stage>[<score>]`` for every registered firmware backend (:mod:`l1ad.backends`): the backend is
   built from the score's FixedPointModel and simulated on the same vectors; its score codes (and encoder
   outputs / trigger bits, where it exposes them) are compared with the golden model's, and its own checks
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from l1ad.data.atomic import write_text_atomic
+from l1ad.fixed import scores as score_registry
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import FixedPointModel
 from l1ad.fixed.vectors import corner_codes, verification_codes
@@ -125,10 +127,10 @@ def verify_backend(
 
 
 def scores_to_check(run: Run, requested: list[str] | None) -> list[str]:
-    """The requested scores, else those converted (``fixed/``), else kl."""
+    """The requested scores, else those converted (``fixed/``), else the run's trigger score."""
     if requested:
         return list(dict.fromkeys(requested))
-    return run.dir.fixed_scores() or ["kl"]
+    return run.dir.fixed_scores() or [run.trigger_score]
 
 
 def _check_same_encoder(saved: FixedPointModel, extracted: FixedPointModel) -> None:
@@ -187,13 +189,22 @@ def verify(
         if progress is not None:
             progress(name, stage)
 
-    golden = golden_forward(fixed, codes)
-    done("qkeras_vs_golden", {"encoder": compare(golden.layers[-1], qkeras_reference(run.encoder, fixed, codes))})
+    extracted = {score_registry.get(kinds[0]).encoder: fixed}  # per network: its FixedPointModel
     for kind in kinds:
-        model = fixed.with_score(kind)
+        network = score_registry.get(kind).encoder
+        if network not in extracted:
+            extracted[network] = extract(run, kind)
+    qkeras = {
+        network: compare(golden_forward(model, codes).layers[-1], qkeras_reference(run.network(network), model, codes))
+        for network, model in extracted.items()
+    }
+    done("qkeras_vs_golden", qkeras)
+    for kind in kinds:
+        own = extracted[score_registry.get(kind).encoder]
+        model = own.with_score(kind)
         if (run.dir.fixed_dir(kind) / "model.json").is_file():
             model = FixedPointModel.load(run.dir.fixed_dir(kind))  # the converted model is what firmware is built from
-            _check_same_encoder(model, fixed)
+            _check_same_encoder(model, own)
         for name in backends if backends is not None else backend_names():
             from l1ad.backends import get_backend
 
