@@ -120,7 +120,9 @@ def validate_particles(particles: np.ndarray, source: str = "<array>", first_eve
     fail(np.abs(phi) > np.pi + PHI_SLACK, "phi outside [-pi, pi]")
     fail(cls != np.round(cls), "non-integer class codes")
     empty = cls == CLASS_EMPTY
-    fail(~empty & (cls != ROW_CLASS[None, :]), "class codes that do not match their row (1 MET, 2 e/gamma, 3 mu, 4 jet)")
+    fail(
+        ~empty & (cls != ROW_CLASS[None, :]), "class codes that do not match their row (1 MET, 2 e/gamma, 3 mu, 4 jet)"
+    )
     fail(empty & ((pt != 0) | (eta != 0) | (phi != 0)), "empty slots (class 0) with non-zero pT/eta/phi")
     fail(eta[:, MET_ROW] != 0, "MET with non-zero eta")
     return arr
@@ -277,13 +279,17 @@ class ParticleWriter:
         self._atomic = atomic_path(self.path)
         self._file: h5py.File | None = None
 
-    def __enter__(self) -> "ParticleWriter":
+    def __enter__(self) -> ParticleWriter:
         tmp = self._atomic.__enter__()
         self._file = h5py.File(tmp, "w")
         _write_header(self._file, self.metadata)
         self._file.create_dataset(
-            DATASET, shape=(0, N_OBJECTS, N_FEATURES), maxshape=(None, N_OBJECTS, N_FEATURES),
-            dtype=np.float32, chunks=(min(4096, 1 << 12), N_OBJECTS, N_FEATURES), compression="gzip",
+            DATASET,
+            shape=(0, N_OBJECTS, N_FEATURES),
+            maxshape=(None, N_OBJECTS, N_FEATURES),
+            dtype=np.float32,
+            chunks=(min(4096, 1 << 12), N_OBJECTS, N_FEATURES),
+            compression="gzip",
             compression_opts=4,
         )
         if self.weighted:

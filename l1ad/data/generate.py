@@ -124,10 +124,16 @@ class GenerationSummary:
         return float(self.metadata.get("sigma_filtered_pb", float("nan")))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"process": self.process, "events": self.events, "seconds": self.seconds, "out": self.out,
-                "filter_efficiency": self.filter_efficiency, "cross_section_pb": self.cross_section_pb,
-                "n_effective": self.metadata.get("n_effective", self.events),
-                "events_per_second": self.events / self.seconds if self.seconds > 0 else float("nan")}
+        return {
+            "process": self.process,
+            "events": self.events,
+            "seconds": self.seconds,
+            "out": self.out,
+            "filter_efficiency": self.filter_efficiency,
+            "cross_section_pb": self.cross_section_pb,
+            "n_effective": self.metadata.get("n_effective", self.events),
+            "events_per_second": self.events / self.seconds if self.seconds > 0 else float("nan"),
+        }
 
 
 # ----------------------------------------------------------------------------------------- Pythia side
@@ -226,8 +232,7 @@ def _final_state_arrays(batch) -> tuple[np.ndarray, ...]:
     counts = ak.to_numpy(ak.num(final)).astype(np.int64)
     flat = ak.flatten(final)
     p4 = flat.p
-    return (ak.to_numpy(p4.px), ak.to_numpy(p4.py), ak.to_numpy(p4.pz), ak.to_numpy(p4.e),
-            ak.to_numpy(flat.id), counts)
+    return (ak.to_numpy(p4.px), ak.to_numpy(p4.py), ak.to_numpy(p4.pz), ak.to_numpy(p4.e), ak.to_numpy(flat.id), counts)
 
 
 _EMPTY_FINAL_STATE = (*(np.zeros(0) for _ in range(4)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -247,7 +252,7 @@ def _overlay(hard: tuple[np.ndarray, ...], pu: tuple[np.ndarray, ...], n_pu: np.
     owner_of_pu_event = np.repeat(np.arange(n_ev), n_pu)
     owner = np.concatenate([np.repeat(np.arange(n_ev), h_counts), np.repeat(owner_of_pu_event, p_counts)])
     order = np.argsort(owner, kind="stable")
-    px, py, pz, e, pid = (np.concatenate([h, p])[order] for h, p in zip(h_cols, p_cols))
+    px, py, pz, e, pid = (np.concatenate([h, p])[order] for h, p in zip(h_cols, p_cols, strict=True))
     counts = np.bincount(owner, minlength=n_ev)
     return l1emu.FinalState.from_arrays(px, py, pz, e, pid, np.concatenate([[0], np.cumsum(counts)]))
 
@@ -292,13 +297,21 @@ def run_job(spec: JobSpec) -> JobResult:
         if n_tried > MAX_TRIED_PER_KEPT * (n_kept + 1):
             raise RuntimeError(
                 f"{spec.process}: only {n_kept} of {n_tried} events passed the lepton filter "
-                f"(efficiency < 1/{MAX_TRIED_PER_KEPT}); check the process settings")
+                f"(efficiency < 1/{MAX_TRIED_PER_KEPT}); check the process settings"
+            )
     info = pythia.infoPython()
     w = np.concatenate(kept_w)
     pb = 1e9 * spec.sigma_factor  # Pythia gives mb
     scale, n_vetoed, w_vetoed = _veto_bookkeeping(hook, n_tried)
-    xsec = CrossSection(info.sigmaGen() * pb * scale, info.sigmaErr() * pb * scale, n_tried + n_vetoed, n_kept,
-                        wsum_tried + w_vetoed, float(w.sum()), n_vetoed)
+    xsec = CrossSection(
+        info.sigmaGen() * pb * scale,
+        info.sigmaErr() * pb * scale,
+        n_tried + n_vetoed,
+        n_kept,
+        wsum_tried + w_vetoed,
+        float(w.sum()),
+        n_vetoed,
+    )
     return JobResult(spec, np.concatenate(kept_parts), w, xsec, time.perf_counter() - t0)
 
 
@@ -331,19 +344,37 @@ def _check_request(process: str, n_events: int, seed: int, workers: int | None, 
         raise ValueError(f"pile-up mean must be in [0, 300], got {pileup!r}")
 
 
-def plan_jobs(process: str, n_events: int, seed: int, job_size: int = DEFAULT_JOB_SIZE, *,
-              sqrt_s: float = processes.DEFAULT_SQRT_S, mass: float | None = None,
-              qcd_pthat_min: float = processes.DEFAULT_QCD_PTHAT_MIN, pileup: float = 0.0,
-              emu_config: l1emu.L1EmuConfig = l1emu.DEFAULT_CONFIG) -> list[JobSpec]:
+def plan_jobs(
+    process: str,
+    n_events: int,
+    seed: int,
+    job_size: int = DEFAULT_JOB_SIZE,
+    *,
+    sqrt_s: float = processes.DEFAULT_SQRT_S,
+    mass: float | None = None,
+    qcd_pthat_min: float = processes.DEFAULT_QCD_PTHAT_MIN,
+    pileup: float = 0.0,
+    emu_config: l1emu.L1EmuConfig = l1emu.DEFAULT_CONFIG,
+) -> list[JobSpec]:
     """The fixed job list of one process: sizes and seeds depend only on the arguments."""
     proc = processes.get_process(process)
     settings = tuple(proc.pythia_settings(sqrt_s, mass, qcd_pthat_min))
     pu_settings = (f"Beams:eCM = {sqrt_s:g}", *processes.COMMON_SETTINGS, *PILEUP_SETTINGS)
     n_jobs = -(-n_events // job_size)
     return [
-        JobSpec(process, j, min(job_size, n_events - j * job_size), job_seed(seed, process, j), settings,
-                proc.weighted, pileup, pu_settings if pileup > 0 else (), emu_config, sigma_factor=proc.sigma_factor,
-                parton_filter=proc.parton_filter)
+        JobSpec(
+            process,
+            j,
+            min(job_size, n_events - j * job_size),
+            job_seed(seed, process, j),
+            settings,
+            proc.weighted,
+            pileup,
+            pu_settings if pileup > 0 else (),
+            emu_config,
+            sigma_factor=proc.sigma_factor,
+            parton_filter=proc.parton_filter,
+        )
         for j in range(n_jobs)
     ]
 
@@ -404,13 +435,21 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _base_metadata(process: str, n_events: int, seed: int, sqrt_s: float, pileup: float, job_size: int,
-                   emu_config: l1emu.L1EmuConfig) -> dict[str, Any]:
+def _base_metadata(
+    process: str, n_events: int, seed: int, sqrt_s: float, pileup: float, job_size: int, emu_config: l1emu.L1EmuConfig
+) -> dict[str, Any]:
     return {
-        "generator": "l1ad.data.generate (Pythia 8 + l1ad.data.l1emu)", "process": process,
-        "n_events": n_events, "seed": seed, "sqrt_s_gev": sqrt_s, "pileup_mean": pileup,
-        "job_size": job_size, "lepton_filter": f"leading e/gamma or muon pT > {LEPTON_FILTER_PT:g} GeV",
-        "lepton_filter_pt_gev": LEPTON_FILTER_PT, "l1emu": emu_config.as_dict(), "versions": versions(),
+        "generator": "l1ad.data.generate (Pythia 8 + l1ad.data.l1emu)",
+        "process": process,
+        "n_events": n_events,
+        "seed": seed,
+        "sqrt_s_gev": sqrt_s,
+        "pileup_mean": pileup,
+        "job_size": job_size,
+        "lepton_filter": f"leading e/gamma or muon pT > {LEPTON_FILTER_PT:g} GeV",
+        "lepton_filter_pt_gev": LEPTON_FILTER_PT,
+        "l1emu": emu_config.as_dict(),
+        "versions": versions(),
     }
 
 
@@ -445,11 +484,27 @@ def generate_to_file(
     if process == processes.BACKGROUND:
         if mass is not None:
             raise ValueError("the background mixture has no mass parameter")
-        meta.update(_generate_background(n_events, out, seed, workers, sqrt_s, pileup, qcd_pthat_min, job_size,
-                                         background_shares, emu_config, meta))
+        meta.update(
+            _generate_background(
+                n_events,
+                out,
+                seed,
+                workers,
+                sqrt_s,
+                pileup,
+                qcd_pthat_min,
+                job_size,
+                background_shares,
+                emu_config,
+                meta,
+            )
+        )
     else:
-        meta.update(_generate_single(process, n_events, out, seed, workers, sqrt_s, mass, pileup, qcd_pthat_min,
-                                     job_size, emu_config, meta))
+        meta.update(
+            _generate_single(
+                process, n_events, out, seed, workers, sqrt_s, mass, pileup, qcd_pthat_min, job_size, emu_config, meta
+            )
+        )
     return GenerationSummary(process, n_events, time.perf_counter() - t0, str(out), meta)
 
 
@@ -457,17 +512,31 @@ def _process_metadata(process: str, jobs: list[JobSpec], xsec: CrossSection, mas
     proc = processes.get_process(process)
     pfilter = proc.parton_filter
     return {
-        "description": proc.description, "adc2021_counterpart": proc.adc2021_name, "signal": proc.signal,
-        "mass_gev": proc.mass(mass), "pythia_settings": list(jobs[0].settings),
-        "pythia_seeds": [j.pythia_seed for j in jobs], **xsec.as_dict(),
+        "description": proc.description,
+        "adc2021_counterpart": proc.adc2021_name,
+        "signal": proc.signal,
+        "mass_gev": proc.mass(mass),
+        "pythia_settings": list(jobs[0].settings),
+        "pythia_seeds": [j.pythia_seed for j in jobs],
+        **xsec.as_dict(),
         "parton_filter": None if pfilter is None else pfilter.as_dict(),
     }
 
 
-def _generate_single(process, n_events, out, seed, workers, sqrt_s, mass, pileup, qcd_pthat_min, job_size,
-                     emu_config, meta) -> dict[str, Any]:
-    jobs = plan_jobs(process, n_events, seed, job_size, sqrt_s=sqrt_s, mass=mass, qcd_pthat_min=qcd_pthat_min,
-                     pileup=pileup, emu_config=emu_config)
+def _generate_single(
+    process, n_events, out, seed, workers, sqrt_s, mass, pileup, qcd_pthat_min, job_size, emu_config, meta
+) -> dict[str, Any]:
+    jobs = plan_jobs(
+        process,
+        n_events,
+        seed,
+        job_size,
+        sqrt_s=sqrt_s,
+        mass=mass,
+        qcd_pthat_min=qcd_pthat_min,
+        pileup=pileup,
+        emu_config=emu_config,
+    )
     weighted = jobs[0].weighted
     results: list[CrossSection] = []
     if weighted:  # weights are normalised with the total: collect (QCD files are small), then write
@@ -478,8 +547,11 @@ def _generate_single(process, n_events, out, seed, workers, sqrt_s, mass, pileup
             raw_w.append(result.weights)
         xsec = processes.combine(results)
         w = np.concatenate(raw_w)
-        extra = {**_process_metadata(process, jobs, xsec, mass), "n_effective": effective_events(w),
-                 "weights": f"pT-hat bias (pT-hat/ref)^{processes.QCD_BIAS_POWER:g} compensation, normalised to mean 1"}
+        extra = {
+            **_process_metadata(process, jobs, xsec, mass),
+            "n_effective": effective_events(w),
+            "weights": f"pT-hat bias (pT-hat/ref)^{processes.QCD_BIAS_POWER:g} compensation, normalised to mean 1",
+        }
         adc2021.write_particles(out, np.concatenate(parts), w * (len(w) / w.sum()), metadata={**meta, **extra})
         return extra
     with adc2021.ParticleWriter(out, metadata=meta) as writer:
@@ -491,11 +563,16 @@ def _generate_single(process, n_events, out, seed, workers, sqrt_s, mass, pileup
     return extra
 
 
-def _generate_background(n_events, out, seed, workers, sqrt_s, pileup, qcd_pthat_min, job_size, shares,
-                         emu_config, meta) -> dict[str, Any]:
+def _generate_background(
+    n_events, out, seed, workers, sqrt_s, pileup, qcd_pthat_min, job_size, shares, emu_config, meta
+) -> dict[str, Any]:
     counts = background_counts(n_events, shares)
-    plans = {name: plan_jobs(name, n, seed, job_size, sqrt_s=sqrt_s, qcd_pthat_min=qcd_pthat_min, pileup=pileup,
-                             emu_config=emu_config) for name, n in counts.items()}
+    plans = {
+        name: plan_jobs(
+            name, n, seed, job_size, sqrt_s=sqrt_s, qcd_pthat_min=qcd_pthat_min, pileup=pileup, emu_config=emu_config
+        )
+        for name, n in counts.items()
+    }
     all_jobs = [job for name in counts for job in plans[name]]
     parts: dict[str, list[np.ndarray]] = {name: [] for name in counts}
     raw_w: dict[str, list[np.ndarray]] = {name: [] for name in counts}
@@ -516,20 +593,26 @@ def _generate_background(n_events, out, seed, workers, sqrt_s, pileup, qcd_pthat
         weights.append(w / w.sum() * fractions[name] * n_events)  # sum over component = fraction * N
     order = np.random.default_rng(job_seed(seed, "background-shuffle", 0)).permutation(n_events)
     components = {
-        name: {**_process_metadata(name, plans[name], combined[name], None), "events": counts[name],
-               "fraction": fractions[name], "share_of_events": counts[name] / n_events,
-               "n_effective": n_effective[name]}
+        name: {
+            **_process_metadata(name, plans[name], combined[name], None),
+            "events": counts[name],
+            "fraction": fractions[name],
+            "share_of_events": counts[name] / n_events,
+            "n_effective": n_effective[name],
+        }
         for name in counts
     }
     extra = {
         "description": "SM mixture after the lepton filter; weights carry sigma x efficiency fractions (mean 1)",
-        "components": components, "fractions": fractions, "adc2021_fractions": processes.ADC2021_FRACTIONS,
+        "components": components,
+        "fractions": fractions,
+        "adc2021_fractions": processes.ADC2021_FRACTIONS,
         "sigma_filtered_pb": sum(c.sigma_filtered_pb for c in combined.values()),
-        "filter_efficiency": None, "shuffle_seed": job_seed(seed, "background-shuffle", 0),
+        "filter_efficiency": None,
+        "shuffle_seed": job_seed(seed, "background-shuffle", 0),
         "component_order": list(counts),
     }
     all_weights = np.concatenate(weights)
     extra["n_effective"] = effective_events(all_weights)
-    adc2021.write_particles(out, np.concatenate(particles)[order], all_weights[order],
-                            metadata={**meta, **extra})
+    adc2021.write_particles(out, np.concatenate(particles)[order], all_weights[order], metadata={**meta, **extra})
     return extra

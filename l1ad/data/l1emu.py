@@ -104,10 +104,11 @@ class FinalState:
             raise ValueError(f"FinalState.offsets must rise from 0 to {n} (number of particles)")
 
     @classmethod
-    def from_arrays(cls, px, py, pz, e, pid, offsets) -> "FinalState":
+    def from_arrays(cls, px, py, pz, e, pid, offsets) -> FinalState:
         f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-        return cls(f64(px), f64(py), f64(pz), f64(e), np.asarray(pid, dtype=np.int64),
-                   np.asarray(offsets, dtype=np.int64))
+        return cls(
+            f64(px), f64(py), f64(pz), f64(e), np.asarray(pid, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
+        )
 
     @property
     def n_events(self) -> int:
@@ -156,11 +157,11 @@ def _isolation(fs_event: np.ndarray, pt, eta, phi, offsets, cand: np.ndarray, co
     cand_event = fs_event[cand]
     bounds = np.searchsorted(cand_event, np.arange(len(offsets)))
     for k in np.unique(cand_event):
-        c = cand[bounds[k]:bounds[k + 1]]
+        c = cand[bounds[k] : bounds[k + 1]]
         lo, hi = offsets[k], offsets[k + 1]
         dr2 = _delta_r2(eta[c, None], phi[c, None], eta[None, lo:hi], phi[None, lo:hi])
         cone_sum = (pt[None, lo:hi] * (dr2 < cone2)).sum(axis=1) - pt[c]  # minus itself
-        iso[bounds[k]:bounds[k + 1]] = np.maximum(cone_sum, 0.0) / np.maximum(pt[c], 1e-9)
+        iso[bounds[k] : bounds[k + 1]] = np.maximum(cone_sum, 0.0) / np.maximum(pt[c], 1e-9)
     return iso
 
 
@@ -178,8 +179,12 @@ def _cluster_jets(px, py, pz, e, counts: np.ndarray, r: float, pt_min: float):
     n_jets = ak.to_numpy(ak.num(jets))
     flat = ak.flatten(jets)
     jet_event = np.repeat(np.arange(len(counts)), n_jets)
-    return (jet_event, ak.to_numpy(flat.px).astype(np.float64), ak.to_numpy(flat.py).astype(np.float64),
-            ak.to_numpy(flat.pz).astype(np.float64))
+    return (
+        jet_event,
+        ak.to_numpy(flat.px).astype(np.float64),
+        ak.to_numpy(flat.py).astype(np.float64),
+        ak.to_numpy(flat.pz).astype(np.float64),
+    )
 
 
 def emulate(

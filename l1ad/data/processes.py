@@ -103,9 +103,13 @@ class PartonFilter:
         return False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"photon_pt_min_gev": self.photon_pt_min, "heavy_quark_pt_min_gev": self.heavy_quark_pt_min,
-                "loss_fraction": self.loss, "loss_fraction_err": self.loss_err,
-                "loss_measurement": self.loss_measurement}
+        return {
+            "photon_pt_min_gev": self.photon_pt_min,
+            "heavy_quark_pt_min_gev": self.heavy_quark_pt_min,
+            "loss_fraction": self.loss,
+            "loss_fraction_err": self.loss_err,
+            "loss_measurement": self.loss_measurement,
+        }
 
 
 #: QCD pre-filter: keep events with a parton-level (shower) photon of pT > 15 GeV. Validation: unfiltered
@@ -117,9 +121,11 @@ class PartonFilter:
 #: (95% CL: 0.10), stored as ``loss_err``. A heavy-quark branch (b/c pT > 15 GeV) found nothing to keep and
 #: would pass 14% of all events (the photon branch: 0.09%).
 QCD_PARTON_FILTER = PartonFilter(
-    photon_pt_min=15.0, loss=0.0, loss_err=0.040,
+    photon_pt_min=15.0,
+    loss=0.0,
+    loss_err=0.040,
     loss_measurement="0 of 33 lepton-filter-passing events of unfiltered HardQCD references (N_eff 28.2) "
-                     "fail it; loss_err = 68% CL upper limit",
+    "fail it; loss_err = 68% CL upper limit",
 )
 
 
@@ -142,16 +148,20 @@ class Process:
     #: parton-level pre-filter (None: every event is hadronized).
     parton_filter: PartonFilter | None = None
 
-    def pythia_settings(self, sqrt_s: float = DEFAULT_SQRT_S, mass: float | None = None,
-                        qcd_pthat_min: float = DEFAULT_QCD_PTHAT_MIN) -> list[str]:
+    def pythia_settings(
+        self, sqrt_s: float = DEFAULT_SQRT_S, mass: float | None = None, qcd_pthat_min: float = DEFAULT_QCD_PTHAT_MIN
+    ) -> list[str]:
         """All Pythia ``readString`` lines for this process (without the random seed)."""
         check_sqrt_s(sqrt_s)
         lines = [f"Beams:eCM = {sqrt_s:g}", *COMMON_SETTINGS, *self.settings]
         if self.mass_pdg is not None:
             m = self.default_mass if mass is None else check_mass(self.name, mass, sqrt_s)
             assert m is not None, f"process {self.name!r} has a mass parameter but no default mass"
-            lines += [f"{self.mass_pdg}:m0 = {m:g}", f"{self.mass_pdg}:mMin = {0.5 * m:g}",
-                      f"{self.mass_pdg}:mMax = {1.5 * m:g}"]
+            lines += [
+                f"{self.mass_pdg}:m0 = {m:g}",
+                f"{self.mass_pdg}:mMin = {0.5 * m:g}",
+                f"{self.mass_pdg}:mMax = {1.5 * m:g}",
+            ]
         elif mass is not None:
             raise ValueError(f"process {self.name!r} has no mass parameter (got mass={mass})")
         if self.weighted:
@@ -172,31 +182,79 @@ class Process:
 PROCESSES: dict[str, Process] = {
     p.name: p
     for p in (
-        Process("wlnu", "W -> l nu (l = e, mu, tau)", (
-            "WeakSingleBoson:ffbar2W = on", "24:onMode = off", "24:onIfAny = 11 13 15"),
-            adc2021_name="W -> l nu"),
-        Process("zll", "Z -> l l (l = e, mu, tau), m(ll) > 40 GeV", (
-            "WeakSingleBoson:ffbar2gmZ = on", "WeakZ0:gmZmode = 2", "23:onMode = off",
-            "23:onIfAny = 11 13 15", "23:mMin = 40"), adc2021_name="Z -> l l"),
-        Process("ttbar", "t tbar, inclusive decays", ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"),
-                adc2021_name="t tbar"),
-        Process("qcd", "hard QCD 2 -> 2, pT-hat biased (weighted), shower-photon pre-filter", ("HardQCD:all = on",),
-                weighted=True, adc2021_name="QCD multijet", parton_filter=QCD_PARTON_FILTER),
-        Process("ato4l", "neutral scalar (h0 with changed mass) -> Z(*) Z(*) -> 4 leptons", (
-            "HiggsSM:gg2H = on", "25:onMode = off", "25:onIfMatch = 23 23", "23:onMode = off",
-            "23:onIfAny = 11 13"), signal=True, mass_pdg=25, default_mass=50.0,
-            adc2021_name="A -> 4l (50 GeV)"),
-        Process("lq_btau", "leptoquark (charge 2/3) -> b tau", (
-            "LeptoQuark:all = on", "42:chargeType = 2", "42:oneChannel = 1 1.0 0 5 -15"),
-            signal=True, mass_pdg=42, default_mass=80.0, adc2021_name="LQ -> b tau (80 GeV)"),
-        Process("h0_tautau", "neutral scalar (h0 with changed mass) -> tau tau", (
-            "HiggsSM:gg2H = on", "25:onMode = off", "25:onIfMatch = 15 -15"),
-            signal=True, mass_pdg=25, default_mass=60.0, adc2021_name="h0 -> tau tau (60 GeV)"),
-        Process("hplus_taunu", "charged scalar H+ -> tau nu", (
-            "Higgs:useBSM = on", "HiggsBSM:ffbar2H+- = on", "37:onMode = off", "37:onIfMatch = 15 16",
-            "15:onMode = off", "15:onIfAny = 11 13"),
-            signal=True, mass_pdg=37, default_mass=60.0, adc2021_name="h+ -> tau nu (60 GeV)",
-            sigma_factor=0.3521),
+        Process(
+            "wlnu",
+            "W -> l nu (l = e, mu, tau)",
+            ("WeakSingleBoson:ffbar2W = on", "24:onMode = off", "24:onIfAny = 11 13 15"),
+            adc2021_name="W -> l nu",
+        ),
+        Process(
+            "zll",
+            "Z -> l l (l = e, mu, tau), m(ll) > 40 GeV",
+            (
+                "WeakSingleBoson:ffbar2gmZ = on",
+                "WeakZ0:gmZmode = 2",
+                "23:onMode = off",
+                "23:onIfAny = 11 13 15",
+                "23:mMin = 40",
+            ),
+            adc2021_name="Z -> l l",
+        ),
+        Process(
+            "ttbar", "t tbar, inclusive decays", ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"), adc2021_name="t tbar"
+        ),
+        Process(
+            "qcd",
+            "hard QCD 2 -> 2, pT-hat biased (weighted), shower-photon pre-filter",
+            ("HardQCD:all = on",),
+            weighted=True,
+            adc2021_name="QCD multijet",
+            parton_filter=QCD_PARTON_FILTER,
+        ),
+        Process(
+            "ato4l",
+            "neutral scalar (h0 with changed mass) -> Z(*) Z(*) -> 4 leptons",
+            ("HiggsSM:gg2H = on", "25:onMode = off", "25:onIfMatch = 23 23", "23:onMode = off", "23:onIfAny = 11 13"),
+            signal=True,
+            mass_pdg=25,
+            default_mass=50.0,
+            adc2021_name="A -> 4l (50 GeV)",
+        ),
+        Process(
+            "lq_btau",
+            "leptoquark (charge 2/3) -> b tau",
+            ("LeptoQuark:all = on", "42:chargeType = 2", "42:oneChannel = 1 1.0 0 5 -15"),
+            signal=True,
+            mass_pdg=42,
+            default_mass=80.0,
+            adc2021_name="LQ -> b tau (80 GeV)",
+        ),
+        Process(
+            "h0_tautau",
+            "neutral scalar (h0 with changed mass) -> tau tau",
+            ("HiggsSM:gg2H = on", "25:onMode = off", "25:onIfMatch = 15 -15"),
+            signal=True,
+            mass_pdg=25,
+            default_mass=60.0,
+            adc2021_name="h0 -> tau tau (60 GeV)",
+        ),
+        Process(
+            "hplus_taunu",
+            "charged scalar H+ -> tau nu",
+            (
+                "Higgs:useBSM = on",
+                "HiggsBSM:ffbar2H+- = on",
+                "37:onMode = off",
+                "37:onIfMatch = 15 16",
+                "15:onMode = off",
+                "15:onIfAny = 11 13",
+            ),
+            signal=True,
+            mass_pdg=37,
+            default_mass=60.0,
+            adc2021_name="h+ -> tau nu (60 GeV)",
+            sigma_factor=0.3521,
+        ),
     )
 }
 
@@ -215,8 +273,10 @@ ALL_NAMES = (*PROCESSES, BACKGROUND)
 #: SM processes are fully described in Cerri et al., JHEP 05 (2019) 036, arXiv:1811.10276, whose reachable
 #: copies (deepai.org, fdocuments.in) likewise stopped before its process table. Check the table of
 #: arXiv:2107.02157 / 1811.10276 before quoting these numbers.
-ADC2021_SOURCE = ("Govorkova et al., Sci. Data 9, 118 (2022), arXiv:2107.02157 (SM cocktail composition; "
-                  "values not re-read from the paper, see l1ad.data.processes)")
+ADC2021_SOURCE = (
+    "Govorkova et al., Sci. Data 9, 118 (2022), arXiv:2107.02157 (SM cocktail composition; "
+    "values not re-read from the paper, see l1ad.data.processes)"
+)
 ADC2021_FRACTIONS = {"wlnu": 0.592, "qcd": 0.338, "zll": 0.067, "ttbar": 0.003}
 
 
@@ -269,9 +329,14 @@ class CrossSection:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "sigma_gen_pb": self.sigma_gen_pb, "sigma_gen_err_pb": self.sigma_err_pb,
-            "n_tried": self.n_tried, "n_kept": self.n_kept, "filter_efficiency": self.filter_efficiency,
-            "sigma_filtered_pb": self.sigma_filtered_pb, "n_parton_vetoed": self.n_parton_vetoed, **self.extra,
+            "sigma_gen_pb": self.sigma_gen_pb,
+            "sigma_gen_err_pb": self.sigma_err_pb,
+            "n_tried": self.n_tried,
+            "n_kept": self.n_kept,
+            "filter_efficiency": self.filter_efficiency,
+            "sigma_filtered_pb": self.sigma_filtered_pb,
+            "n_parton_vetoed": self.n_parton_vetoed,
+            **self.extra,
         }
 
 
@@ -282,9 +347,15 @@ def combine(parts: list[CrossSection]) -> CrossSection:
         return CrossSection(0.0, 0.0, 0, 0, 0.0, 0.0)
     sigma = sum(p.sigma_gen_pb * p.n_tried for p in parts) / n_tried
     err = sum((p.sigma_err_pb * p.n_tried) ** 2 for p in parts) ** 0.5 / n_tried
-    return CrossSection(sigma, err, n_tried, sum(p.n_kept for p in parts),
-                        sum(p.weight_sum_tried for p in parts), sum(p.weight_sum_kept for p in parts),
-                        sum(p.n_parton_vetoed for p in parts))
+    return CrossSection(
+        sigma,
+        err,
+        n_tried,
+        sum(p.n_kept for p in parts),
+        sum(p.weight_sum_tried for p in parts),
+        sum(p.weight_sum_kept for p in parts),
+        sum(p.n_parton_vetoed for p in parts),
+    )
 
 
 def mixture_fractions(sigma_filtered_pb: dict[str, float]) -> dict[str, float]:

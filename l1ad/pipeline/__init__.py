@@ -4,18 +4,23 @@
 
     from l1ad import pipeline
 
-    run = pipeline.train("bkg.h5", "runs/mine", signals=["ato4l.h5"])   # float + quantized QKeras models
-    conv = pipeline.convert(run, score="kl")       # golden FixedPointModel + hls4ml project, C-sim checked
-    trigger = pipeline.trigger(run, "kl")          # the golden trigger: trigger(events) -> score codes
-    pipeline.rtl(run, score="kl", clock="200MHz")  # da4ml Verilog, latency, yosys resources
+    run = pipeline.train("bkg.h5", "runs/mine", signals=["ato4l.h5"])   # VAE + teacher-student regressor
+    conv = pipeline.convert(run)                   # golden FixedPointModel + hls4ml project, C-sim checked
+    trigger = pipeline.trigger(run)                # the golden trigger: trigger(events) -> score codes
+    pipeline.rtl(run, clock="200MHz")              # da4ml Verilog, latency, yosys resources
     summary = pipeline.verify(run)                 # QKeras, hls4ml C-sim and RTL == golden, as integers
     pipeline.rates(run, data=["zb.h5"], signals=["ato4l.h5"], target_rates=["1kHz"])
+    pipeline.evaluate([run], ["test_bkg.h5"], ["ato4l.h5"], "bench")  # beside simple baselines
     pipeline.report(run)                           # runs/mine/report.html
+
+The score defaults to the run's trigger score (``run.trigger_score``: ``student``, the teacher-student
+regressor's output, for the default DNN VAE); ``score="kl"`` (or ``rz``, ``mu2``) picks a latent score.
 
 Each step reads and writes the run directory (:class:`l1ad.rundir.RunDir` owns its paths); ``open_run``
 opens one written earlier. Importing this package does not import TensorFlow or hls4ml.
 """
 
+from l1ad.pipeline.evaluation import evaluate
 from l1ad.pipeline.firmware import Conversion, RTLResult, convert, rtl
 from l1ad.pipeline.fixed import extract, fixed_model, trigger
 from l1ad.pipeline.rates import rates
@@ -27,6 +32,7 @@ __all__ = [
     "Conversion",
     "RTLResult",
     "convert",
+    "evaluate",
     "extract",
     "fixed_model",
     "open_run",

@@ -10,6 +10,7 @@ it), plus ROC figures.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,9 +72,9 @@ def _training_background(run: Run) -> Path | None:
 
 def evaluate(
     runs: Sequence[Run],
-    background: Sequence[Path],
-    signals: Sequence[Path],
-    out: Path,
+    background: Sequence[str | os.PathLike],
+    signals: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
     fprs: Sequence[float] = evaluation.FPRS,
     kinds: Sequence[str] | None = None,
     supervised_background: Path | None = None,
@@ -88,14 +89,15 @@ def evaluate(
     file, which is independent of the test files); ``supervised=False`` skips the bound.
     """
     say = progress or (lambda _msg: None)
+    background_files, signal_files, out_dir = [Path(p) for p in background], [Path(p) for p in signals], Path(out)
     if not runs:
         raise ValueError("evaluate needs at least one run")
     t0 = time.perf_counter()
-    bkg_events, bkg_w = read_events(background, "background")
-    names = [adc2021.sample_name(p) for p in signals]
+    bkg_events, bkg_w = read_events(background_files, "background")
+    names = [adc2021.sample_name(p) for p in signal_files]
     if len(set(names)) != len(names):
         raise ValueError(f"signal sample names must be unique: {names}")
-    sig_events = {name: read_events([p], f"signal {name}") for name, p in zip(names, signals, strict=True)}
+    sig_events = {name: read_events([p], f"signal {name}") for name, p in zip(names, signal_files, strict=True)}
     for f in fprs:
         if f * len(bkg_events) < evaluation.MIN_PASSING:
             say(
@@ -159,12 +161,12 @@ def evaluate(
     result = {
         "runs": [str(r.path) for r in runs],
         "background": {
-            "files": [str(p) for p in background],
+            "files": [str(p) for p in background_files],
             "events": int(len(bkg_events)),
             "sum_weights": float(bkg_w.sum()),
         },
         "signals": {
-            n: {"file": str(p), "events": int(len(sig_events[n][0]))} for n, p in zip(names, signals, strict=True)
+            n: {"file": str(p), "events": int(len(sig_events[n][0]))} for n, p in zip(names, signal_files, strict=True)
         },
         "fprs": list(fprs),
         "min_passing": evaluation.MIN_PASSING,
@@ -177,9 +179,9 @@ def evaluate(
         "per_seed": per_seed,
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "evaluation.json", _json(result))
-    write_text_atomic(out / "evaluation.md", evaluation.format_table(summary_scores, names, fprs) + "\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "evaluation.json", _json(result))
+    write_text_atomic(out_dir / "evaluation.md", evaluation.format_table(summary_scores, names, fprs) + "\n")
     return result
 
 
