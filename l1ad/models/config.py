@@ -55,7 +55,9 @@ class ModelConfig:
     activations ``quantized_relu(student_act_bits, student_act_integer)``, output
     ``quantized_bits(student_output_bits, student_output_integer)``): 4-bit weights, 50 % pruning and 8-bit
     activations follow the float student (ato4l 41.6 % vs 46.3 % at FPR 1e-3) in 25 ns and 6.7k LUT at
-    200 MHz; 75 % pruning and 6-bit activations (3.1k LUT) lose a fifth of it.
+    200 MHz; 75 % pruning and 6-bit activations (3.1k LUT) lose a fifth of it. ``student_occupancy`` 4 keeps
+    25-27 % of ato4l at FPR 1e-4 on 100k test events where 2 keeps 20-26 % (same three teachers; 6: 27 %, 8:
+    23 %; docs/physics.md).
     """
 
     model: str = "dnn-vae"
@@ -97,7 +99,7 @@ class ModelConfig:
     student: bool = True  # DNN VAE with a float model only (ignored otherwise)
     student_hidden: tuple[int, ...] = (32, 16)
     student_target: str = "kl"  # float teacher score regressed (log): kl | rz | mu2 | mse
-    student_occupancy: float = 2.0  # + this x -log p(object-multiplicity pattern) in the target
+    student_occupancy: float = 4.0  # + this x -log p(object-multiplicity pattern) in the target
     student_augment: float = 1.0  # augmented events (x training events) in the student's training set
     student_tail: float = 0.0  # regression event weights ~ exp(student_tail x max(target, 0))
     student_weight_bits: int = 4
