@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from types import ModuleType
+from typing import Any
 
 __all__ = [
     "VERBOSE_ENV",
@@ -95,6 +97,16 @@ def is_native_noise(lines: Iterable[str]) -> list[bool]:
     return flags
 
 
+def _repoint_log_handlers(old: Any, new: Any) -> None:
+    """Stream handlers that captured ``old`` (a temporary sys.stderr) write to ``new`` instead."""
+    named = logging.Logger.manager.loggerDict.values()
+    loggers = [logging.getLogger(), *(lg for lg in named if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+                handler.setStream(new)
+
+
 @contextlib.contextmanager
 def _native_stderr_filtered() -> Iterator[None]:
     """Capture fd 2 (native writes) for a block; write back what :func:`is_native_noise` keeps (everything if
@@ -124,6 +136,7 @@ def _native_stderr_filtered() -> Iterator[None]:
         failed = False
     finally:
         if sys.stderr is not python_stderr:
+            _repoint_log_handlers(sys.stderr, python_stderr)  # handlers created in the block (TF's logger)
             sys.stderr.close()  # flushes into the saved descriptor, which stays open
             sys.stderr = python_stderr
         os.dup2(saved, 2)

@@ -51,12 +51,16 @@ def test_working_point_reports_what_the_background_can_resolve():
 
 
 def test_mean_over_seeds_and_best_baseline():
-    def table(auc: float, tpr: float) -> dict:
-        return {"x": {"s": {"auc": auc, "fpr": {"0.01": {"tpr": tpr}}}}}
+    def table(auc: float, tpr: float, err: float, passing: int) -> dict:
+        return {"x": {"s": {"auc": auc, "fpr": {"0.01": {"tpr": tpr, "tpr_err": err, "bkg_passing": passing}}}}}
 
-    mean = evaluation.mean_over_seeds([table(0.6, 0.1), table(0.8, 0.3)])["x"]
+    mean = evaluation.mean_over_seeds([table(0.6, 0.1, 0.02, 19), table(0.8, 0.3, 0.04, 20)])["x"]
     assert mean["s"]["auc"] == pytest.approx(0.7) and mean["s"]["auc_sem"] == pytest.approx(0.1)
+    assert mean["s"]["tpr@0.01_binomial"] == pytest.approx(0.03) and mean["s"]["bkg_passing@0.01"] == 19.5
     assert mean["mean_over_signals"]["tpr@0.01"] == pytest.approx(0.2)
+    text = evaluation.format_table({"x": mean}, ["s"], [0.01])
+    assert "| x | 20 ± 10 [3] % | 20 % |" in text  # TPR: mean ± seed s.e. [binomial], in %; mean over signals
+    assert "| x | 20 |" in text  # background events above the threshold (19.5 rounds to even)
     summary = {"a": {"mean_over_signals": {"auc": 0.7}}, "b": {"mean_over_signals": {"auc": 0.9}}}
     assert evaluation.best_baseline(summary, ["a", "b"], "auc") == "b"
 

@@ -92,10 +92,10 @@ def score_table(
     return out
 
 
-def _values(entries: list[dict[str, Any]], fpr: str | None) -> np.ndarray:
+def _values(entries: list[dict[str, Any]], fpr: str | None, field: str = "tpr") -> np.ndarray:
     if fpr is None:
         return np.array([e["auc"] for e in entries])
-    return np.array([e["fpr"][fpr].get("tpr", np.nan) for e in entries])
+    return np.array([e["fpr"][fpr].get(field, np.nan) for e in entries], dtype=np.float64)
 
 
 def mean_over_seeds(tables: Sequence[dict[str, dict[str, dict[str, Any]]]]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -113,11 +113,16 @@ def mean_over_seeds(tables: Sequence[dict[str, dict[str, dict[str, Any]]]]) -> d
                 ok = v[np.isfinite(v)]
                 row[key] = float(ok.mean()) if ok.size else None
                 row[f"{key}_sem"] = float(ok.std(ddof=1) / np.sqrt(ok.size)) if ok.size > 1 else None
+                if fpr is not None:  # one seed's binomial error, and the background events above the threshold
+                    for field, name in (("tpr_err", f"{key}_binomial"), ("bkg_passing", f"bkg_passing@{fpr}")):
+                        got = _values(entries, fpr, field)
+                        got = got[np.isfinite(got)]
+                        row[name] = float(got.mean()) if got.size else None
             out[score][sig] = row
         out[score]["mean_over_signals"] = {
             key: _mean_or_none([out[score][s][key] for s in per_signal])
             for key in out[score][next(iter(per_signal))]
-            if key.startswith(("auc", "tpr")) and not key.endswith("_sem")
+            if key.startswith(("auc", "tpr")) and not key.endswith(("_sem", "_binomial"))
         }
     return out
 
@@ -181,19 +186,22 @@ def supervised_bound(
 
 
 def _cell(row: Mapping[str, Any], key: str, percent: bool) -> str:
-    v, e = row.get(key), row.get(f"{key}_sem")
+    v, e, b = row.get(key), row.get(f"{key}_sem"), row.get(f"{key}_binomial")
     if v is None:
         return "n/a"
     scale, unit = (100.0, " %") if percent else (1.0, "")
     text = f"{v * scale:.3g}"
     if e is not None:
         text += f" ± {e * scale:.2g}"
+    if b is not None:
+        text += f" [{b * scale:.2g}]"
     return text + unit
 
 
 def format_table(summary: Mapping[str, Mapping[str, Any]], signals: Sequence[str], fprs: Sequence[float]) -> str:
     """Markdown tables, one per metric (AUC, TPR at each FPR): a row per score, a column per signal and the
-    mean over the signals; each cell the mean over seeds +- its standard error where there are several."""
+    mean over the signals; each cell the mean over seeds +- its standard error where there are several, and in
+    brackets one seed's binomial error. A last table: background events above each score's threshold."""
     cols = [*signals, "mean_over_signals"]
     parts = []
     for key, title in [("auc", "AUC"), *[(f"tpr@{f:g}", f"TPR at FPR {f:g}") for f in fprs]]:
@@ -203,4 +211,11 @@ def format_table(summary: Mapping[str, Mapping[str, Any]], signals: Sequence[str
             cells = [_cell(per_signal.get(c, {}), key, key.startswith("tpr")) for c in cols]
             lines.append(f"| {score} | " + " | ".join(cells) + " |")
         parts.append("\n".join(lines))
+    lines = ["**Background events above the threshold** (mean over seeds)", ""]
+    lines += ["| score | " + " | ".join(f"FPR {f:g}" for f in fprs) + " |", "|---" * (1 + len(fprs)) + "|"]
+    for score, per_signal in summary.items():
+        first = next((per_signal[s] for s in signals if s in per_signal), {})
+        cells = [first.get(f"bkg_passing@{f:g}") for f in fprs]
+        lines.append(f"| {score} | " + " | ".join("n/a" if c is None else f"{c:.0f}" for c in cells) + " |")
+    parts.append("\n".join(lines))
     return "\n\n".join(parts)
