@@ -76,4 +76,5 @@ def test_tiny_demo_runs_every_stage(tmp_path):
     verify = json.loads((tmp_path / "run" / "verify.json").read_text())
     assert verify["total_mismatches"] == 0 and verify["ok"]
     assert (tmp_path / "run" / "report.html").is_file()
-    assert "threshold code" in proc.stdout
+    assert json.loads((tmp_path / "run" / "evaluation.json").read_text())["scores"]  # the evaluate stage
+    assert "threshold code" in proc.stdout and "trigger score student AUC" in proc.stdout
