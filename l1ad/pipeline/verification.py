@@ -132,13 +132,17 @@ def scores_to_check(run: Run, requested: list[str] | None) -> list[str]:
 
 
 def _check_same_encoder(saved: FixedPointModel, extracted: FixedPointModel) -> None:
-    for a, b in zip(saved.layers, extracted.layers, strict=True):
-        if not (
-            np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias) and a.output_format == b.output_format
-        ):
-            raise ValueError(
-                f"fixed/{saved.score.kind}: layer {a.name} differs from the run's encoder (re-run `l1ad convert`)"
-            )
+    """Raise unless the converted model has the run's encoder (layers, types, weights, input stage)."""
+    where = f"fixed/{saved.score.kind}"
+    a, b = saved.to_json_dict(), extracted.to_json_dict()
+    for key in ("input_format", "layers", "input_scaling"):
+        if a.get(key) != b.get(key):
+            raise ValueError(f"{where}: {key} differs from the run's encoder (re-run `l1ad convert`)")
+    arrays_a, arrays_b = saved.arrays(), extracted.arrays()
+    arrays_a.pop("score/lut", None)
+    arrays_b.pop("score/lut", None)
+    if arrays_a.keys() != arrays_b.keys() or not all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a):
+        raise ValueError(f"{where}: weights differ from the run's encoder (re-run `l1ad convert`)")
 
 
 def _hls_settings(run: Run, score: str, hls_backend: str | None) -> dict[str, Any]:
