@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from l1ad.hls.project import BACKENDS, DEFAULT_CLOCK_PERIOD, DEFAULT_PART
 
     parser.add_argument("run_dir", type=Path, help="run directory (runs/<name>) from `l1ad train`")
-    parser.add_argument("--score", choices=scores.names(), default="kl", help="anomaly score (default kl)")
+    parser.add_argument(
+        "--score", choices=scores.names(), default=None, help="anomaly score (default: the run's only one, else kl)"
+    )
     parser.add_argument("--backend", choices=BACKENDS, default="Vitis", help="hls4ml backend (default Vitis)")
     parser.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
     parser.add_argument(
@@ -52,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from l1ad.hls.project import HLSSettings
     from l1ad.hls.report import format_report
     from l1ad.pipeline import convert, open_run
+    from l1ad.pipeline.fixed import default_score
 
     run_obj = open_run(args.run_dir, hls_root=args.hls_dir)
+    args.score = args.score or default_score(run_obj)
     settings = HLSSettings(
         backend=args.backend,
         part=args.part,

@@ -19,7 +19,9 @@ HELP = "generate the RTL (da4ml) of a run's encoder + score, with latency and yo
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", type=Path, help="run directory (runs/<name>)")
-    parser.add_argument("--score", choices=scores.names(), default="kl", help="anomaly score (default kl)")
+    parser.add_argument(
+        "--score", choices=scores.names(), default=None, help="anomaly score (default: the run's only one, else kl)"
+    )
     parser.add_argument("--clock", default="200MHz", help="target clock, e.g. 200MHz, 240MHz, 40MHz or 5ns")
     parser.add_argument(
         "--latency-cutoff",
@@ -47,9 +49,11 @@ def format_resources(res: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from l1ad.pipeline import rtl
+    from l1ad.pipeline.fixed import default_score
     from l1ad.rundir import RunDir
 
     run_dir = RunDir(args.run_dir)
+    args.score = args.score or default_score(run_dir)
     result = rtl(
         run_dir,
         args.score,

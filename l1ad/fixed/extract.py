@@ -52,6 +52,7 @@ __all__ = [
     "quantizer_format",
     "format_quantizer",
     "extract_fixed_model",
+    "input_quantizer_format",
     "qkeras_encoder",
     "run_input_fixed_format",
     "float64_keras",
@@ -284,6 +285,17 @@ def _fused_activation(dense: Any) -> list[tuple[str, Any]]:
 
 
 _ACTIVATION_LAYERS = ("QActivation", "ReLU", "Activation")
+
+
+def input_quantizer_format(encoder: Any) -> FixedFormat | None:
+    """The format of the encoder's input quantizer (a QActivation right after the input), None without one."""
+    body = list(encoder.layers)[1:]
+    if not body or _layer_kind(body[0]) != "QActivation":
+        return None
+    q = _quantizer_of(body[0], "quantizer")
+    fmt = quantizer_format(q, f"layer {body[0].name}")
+    _check_activation_quantizer(q, fmt, f"layer {body[0].name}")
+    return fmt
 
 
 def extract_fixed_model(

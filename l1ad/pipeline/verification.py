@@ -3,6 +3,9 @@
 Stages (each: vectors, mismatching vectors and values, compared as int64):
 
 - ``qkeras_vs_golden``: the run's QKeras encoder (float64 inference, exact) vs the golden encoder outputs;
+- ``hls4ml_source_vs_golden[<score>]`` instead for a run imported from an hls4ml project: the project's own C++
+  (compiled with g++ against its generation's ``nnet_utils``, with the input-scaling stage and the score around it,
+  :mod:`l1ad.imports.project_csim`) vs the golden encoder outputs and score;
 - ``<backend stage>[<score>]`` for every registered firmware backend (:mod:`l1ad.backends`): the backend is
   built from the score's FixedPointModel and simulated on the same vectors; its score codes (and encoder
   outputs / trigger bits, where it exposes them) are compared with the golden model's, and its own checks
@@ -26,6 +29,7 @@ from l1ad.data.atomic import write_text_atomic
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import FixedPointModel
 from l1ad.fixed.vectors import corner_codes, verification_codes
+from l1ad.imports.source import load_source
 from l1ad.models.store import Run
 from l1ad.pipeline.fixed import extract
 
@@ -37,6 +41,7 @@ __all__ = [
     "total_mismatches",
     "verify",
     "verify_backend",
+    "source_stage",
     "scores_to_check",
 ]
 
@@ -124,6 +129,32 @@ def verify_backend(
     return stage
 
 
+def source_stage(run: Run, kind: str, codes: np.ndarray) -> dict[str, Any]:
+    """An imported hls4ml run's own C++ (compiled with g++) vs the golden model of score ``kind`` on ``codes``."""
+    from l1ad.imports.project_csim import build_project_csim
+    from l1ad.imports.source import hls4ml_source_model, hls4ml_source_project
+
+    source = load_source(run.dir)
+    assert source is not None and source.kind == "hls4ml"
+    start = time.perf_counter()
+    project = hls4ml_source_project(run.dir, source)
+    model = hls4ml_source_model(run.dir, source, kind, project=project)
+    csim = build_project_csim(model, project, run.dir.source_csim_dir / kind)
+    out = csim.run(codes)
+    golden = golden_forward(model, codes)
+    stage: dict[str, Any] = {
+        "encoder": compare(golden.layers[-1], out.encoder),
+        "score": compare(golden.score, out.score),
+        "project": source.original,
+        "generation": source.generation,
+        "compile_seconds": round(csim.compile_seconds, 1),
+        "run_seconds": round(out.seconds, 2),
+    }
+    stage["ok"] = total_mismatches(stage) == 0
+    stage["seconds"] = round(time.perf_counter() - start, 1)
+    return stage
+
+
 def scores_to_check(run: Run, requested: list[str] | None) -> list[str]:
     """The requested scores, else those converted (``fixed/``), else kl."""
     if requested:
@@ -192,7 +223,12 @@ def verify(
             progress(name, stage)
 
     golden = golden_forward(fixed, codes)
-    done("qkeras_vs_golden", {"encoder": compare(golden.layers[-1], qkeras_reference(run.encoder, fixed, codes))})
+    source = load_source(run.dir)
+    if source is not None and source.kind == "hls4ml":
+        for kind in kinds:
+            done(f"hls4ml_source_vs_golden[{kind}]", source_stage(run, kind, codes))
+    else:
+        done("qkeras_vs_golden", {"encoder": compare(golden.layers[-1], qkeras_reference(run.encoder, fixed, codes))})
     for kind in kinds:
         model = fixed.with_score(kind)
         if (run.dir.fixed_dir(kind) / "model.json").is_file():

@@ -51,8 +51,6 @@ class Mu2(Score):
     def make_spec(
         self, latent: int, latent_format: FixedFormat, score_type: FixedFormat | str | None = None, **options: Any
     ) -> ScoreSpec:
-        if options:
-            raise ValueError(f"score mu2: unknown option(s) {sorted(options)} (known: score_type)")
         if score_type is not None:
             out = declared_score_type(score_type)
             return ScoreSpec(
