@@ -21,7 +21,7 @@ from hls4ml_projects import RAW_TYPE, hls4ml08_dir, write_project, write_scaling
 from l1ad.cli import main
 from l1ad.fixed.formats import parse_ap_type
 from l1ad.fixed.golden import golden_forward
-from l1ad.fixed.model import ActivationLayer, DenseLayer
+from l1ad.fixed.model import ActivationLayer, DenseLayer, FixedPointModel
 from l1ad.fixed.vectors import corner_codes, random_codes, verification_codes
 from l1ad.imports.hls4ml_project import ProjectError, read_project
 from l1ad.imports.project_csim import build_project_csim
@@ -96,6 +96,7 @@ def test_types_and_layers_are_read_as_declared(run13):
     config = json.loads(run.dir.config_json.read_text())
     assert config["model"] == "dnn-ae" and config["latent"] == 4 and config["hidden"] == [10, 6]
     assert (run.dir.source_project / "firmware" / "myproject.cpp").is_file()
+    assert FixedPointModel.load(run.dir.fixed_dir("mu2")).name == "awkward13"  # the run's name, not a temporary one
     assert run.dir.source_file("input_scaling.h").is_file() and source.check["score"]["mismatched_values"] == 0
 
 
@@ -314,6 +315,13 @@ def test_score_equals_the_golden_trigger_rates_uses(run13, tmp_path, capsys):
     keys, counts = np.unique(expected, return_counts=True)
     assert np.array_equal(hist.keys, keys) and np.array_equal(hist.counts, counts)
     assert len(keys) > 50
+    # l1ad rates on the imported run: its threshold keeps at most the target fraction of the scored events
+    assert main(["rates", str(run13), "--data", str(events), "--target-rate", "4MHz", "--quiet", "--no-menu"]) == 0
+    rates = json.loads(run.dir.rates_json.read_text())
+    threshold_40 = rates["targets"][0]["threshold"]
+    weights = np.linspace(0.5, 1.5, 3000)
+    assert weights[expected > threshold_40].sum() / weights.sum() <= 4e6 / rates["f_coll_hz"]
+    assert rates["score"]["kind"] == "mu2" and (run.dir.report_html).is_file()
 
     model = scorer.model
     raw = raw_vectors(model, 1500, seed=4)

@@ -69,9 +69,15 @@ def hls4ml_source_project(run_dir: RunDir, source: Source) -> HLS4MLProject:
 
 
 def hls4ml_source_model(
-    run_dir: RunDir, source: Source, score: str, project: HLS4MLProject | None = None, **score_options: Any
+    run_dir: RunDir,
+    source: Source,
+    score: str,
+    project: HLS4MLProject | None = None,
+    name: str | None = None,
+    **score_options: Any,
 ) -> FixedPointModel:
-    """The FixedPointModel of an imported hls4ml run for ``score`` (recorded options, then ``score_options``)."""
+    """The FixedPointModel of an imported hls4ml run for ``score`` (recorded options, then ``score_options``),
+    named ``name`` (default: the run's name)."""
     project = project or hls4ml_source_project(run_dir, source)
     scaling = None
     if source.input_scaling is not None:
@@ -79,4 +85,4 @@ def hls4ml_source_model(
             run_dir.source_file(source.input_scaling["file"]), project.n_inputs, source.input_scaling["raw_type"]
         )
     options = {**source.options(score), **score_options}
-    return project.fixed_model(score, source.variational, scaling, name=run_dir.name, **options)
+    return project.fixed_model(score, source.variational, scaling, name=name or run_dir.name, **options)

@@ -11,6 +11,9 @@
     summary = pipeline.verify(run)                 # QKeras, hls4ml C-sim and RTL == golden, as integers
     pipeline.rates(run, data=["zb.h5"], signals=["ato4l.h5"], target_rates=["1kHz"])
     pipeline.report(run)                           # runs/mine/report.html
+    run = pipeline.import_hls4ml("prj/", "runs/gt", input_scaling="scaling.h", score_type="ap_ufixed<18,14>")
+    run = pipeline.import_keras("encoder.h5", "runs/mine2", input_format="input_format.json")
+    pipeline.score_events(run, "scores.npz", data=["zb.h5"], threshold=1234)   # score codes, values, trigger bits
 
 Each step reads and writes the run directory (:class:`l1ad.rundir.RunDir` owns its paths); ``open_run``
 opens one written earlier. Importing this package does not import TensorFlow or hls4ml.
@@ -18,8 +21,10 @@ opens one written earlier. Importing this package does not import TensorFlow or 
 
 from l1ad.pipeline.firmware import Conversion, RTLResult, convert, rtl
 from l1ad.pipeline.fixed import extract, fixed_model, trigger
+from l1ad.pipeline.importing import import_hls4ml, import_keras
 from l1ad.pipeline.rates import rates
 from l1ad.pipeline.report import report
+from l1ad.pipeline.scoring import score_events
 from l1ad.pipeline.training import open_run, train
 from l1ad.pipeline.verification import verify
 
@@ -29,10 +34,13 @@ __all__ = [
     "convert",
     "extract",
     "fixed_model",
+    "import_hls4ml",
+    "import_keras",
     "open_run",
     "rates",
     "report",
     "rtl",
+    "score_events",
     "train",
     "trigger",
     "verify",

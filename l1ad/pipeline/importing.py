@@ -376,7 +376,8 @@ def import_hls4ml(
                 shutil.copytree(Path(templates) / part, tmp.source_dir / TEMPLATES_DIR / part)
         if scaling_path is not None:
             shutil.copy2(scaling_path, tmp.source_file(scaling_path.name))
-        model = hls4ml_source_model(tmp, source, kind_score)  # rebuilt from the copy: what later steps will see
+        # rebuilt from the copy: what later steps will see
+        model = hls4ml_source_model(tmp, source, kind_score, name=run_dir.name)
         if check > 0:
             start = time.perf_counter()
             from l1ad.imports.source import hls4ml_source_project
