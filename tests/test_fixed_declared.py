@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from declared_models import awkward_model, scalar_reference
 
 from l1ad.fixed import golden
 from l1ad.fixed.formats import FixedFormat, parse_ap_type
@@ -15,7 +16,6 @@ from l1ad.fixed.golden import golden_forward, golden_score, reference_forward
 from l1ad.fixed.model import ActivationLayer, DenseLayer, FixedPointModel
 from l1ad.fixed.scaling import InputScaling
 from l1ad.fixed.vectors import corner_codes, random_codes
-from tests.awkward import awkward_model, scalar_reference
 
 
 def test_parse_ap_type_defaults_modes_and_refusals():

@@ -229,8 +229,9 @@ def test_csim_equals_golden_1e5_vectors(encoder, tmp_path, score):
 def test_declared_types_input_scaling_and_typed_score_csim_equals_golden(tmp_path):
     """The hls4ml backend carries every declared type (accumulators, result types, activation layers), the input
     scaling layer and the typed mu2 score into C++: C-simulation equals the golden model on raw codes."""
+    from declared_models import awkward_model
+
     from l1ad.backends import get_backend
-    from tests.awkward import awkward_model
 
     model = awkward_model(1)
     codes = verification_codes(model, 3000, seed=5)

@@ -152,7 +152,7 @@ def test_trigger_trace_needs_thresholds():
 def test_declared_types_input_scaling_and_typed_score(seed):
     """Truncating / wrapping / saturating accumulators, result types, activation layers, input scaling and the
     typed mu2 score trace to the golden model's integers (and the trigger bit on them)."""
-    from tests.awkward import awkward_model
+    from declared_models import awkward_model
 
     model = awkward_model(seed)
     codes = np.concatenate([corner_codes(model), random_codes(model, 3000, seed=seed)])
