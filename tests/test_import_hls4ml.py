@@ -338,3 +338,36 @@ def test_score_equals_the_golden_trigger_rates_uses(run13, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "bad.npy" in err and message in err, err
     assert not (tmp_path / "b.npz").exists()
+
+
+def one_weights_header(project: Path, out: Path) -> Path:
+    """The project rewritten the way hand-maintained emulators ship it: every weight array initialised in one
+    ``firmware/weights.h`` (no txt files, no load-from-txt block in the top function)."""
+    import re
+
+    shutil.copytree(project, out)
+    firmware = out / "firmware"
+    arrays = []
+    for header in sorted((firmware / "weights").glob("*.h")):
+        text = header.read_text()
+        arrays.append(re.search(r"#else\s*\n(.*?);\s*#endif", text, re.S).group(1) + ";")
+    shutil.rmtree(firmware / "weights")
+    (firmware / "weights.h").write_text("#ifndef WEIGHTS_H_\n#define WEIGHTS_H_\n" + "\n".join(arrays) + "\n#endif\n")
+    params = firmware / "parameters.h"
+    params.write_text(re.sub(r'#include "weights/\w+\.h"\n', "", params.read_text()).replace(
+        "// hls-fpga-machine-learning insert weights", '#include "weights.h"'))  # fmt: skip
+    top = firmware / "myproject.cpp"
+    top.write_text(
+        re.sub(r"#ifndef __SYNTHESIS__\n\s*static bool loaded_weights.*?#endif\n", "", top.read_text(), flags=re.S)
+    )
+    return out
+
+
+def test_one_weights_header_project_equals_its_cpp(project13, header, tmp_path):
+    project = one_weights_header(project13, tmp_path / "single")
+    assert "load_weights_from_txt" not in (project / "firmware" / "myproject.cpp").read_text()
+    out = tmp_path / "run"
+    assert import_project(project, out, header, "--check", "3000") == 0  # g++ on the rewritten project
+    source = load_source(open_run(out).dir)
+    assert source.check["encoder"]["mismatched_values"] == 0 and source.check["score"]["mismatched_values"] == 0
+    assert "firmware/weights.h" in source.sha256

@@ -165,6 +165,14 @@ def _write_common(
     fixed.save(tmp.fixed_dir(fixed.score.kind))
 
 
+def _check_inputs(fixed: FixedPointModel, where: Path) -> None:
+    if fixed.n_inputs != adc2021.N_INPUTS:
+        raise ImportFailed(
+            f"{where}: the model takes {fixed.n_inputs} inputs; a run takes the {adc2021.N_INPUTS} ADC2021 inputs "
+            "(pT, eta, phi of MET, 4 e/gamma, 4 muons, 10 jets)"
+        )
+
+
 def _score_choice(score: str | None, variational: bool) -> str:
     kind = score or ("kl" if variational else "mu2")
     if not variational and scores.get(kind).needs_logvar:
@@ -203,7 +211,8 @@ def _variational(path: Path, n_out: int, kind: str | None, latent: int | None) -
     want = n_out // 2 if variational else n_out
     if latent is not None and latent != want:
         raise ImportFailed(
-            f"{path}: latent {latent} given, but {n_out} outputs make latent {want} for a {kind or 'VAE'}"
+            f"{path}: latent {latent} given, but {n_out} outputs make latent {want} for "
+            f"{'a VAE' if variational else 'an AE'}"
         )
     return variational
 
@@ -281,6 +290,7 @@ def import_keras(
         )
     except (ExtractionError, ValueError) as exc:
         raise ImportFailed(f"{path}: {exc}") from exc
+    _check_inputs(fixed, path)
     if config is not None:
         check_config(Path(config), fixed)
     start = time.perf_counter()
@@ -347,6 +357,7 @@ def import_hls4ml(
     scaling_path = Path(input_scaling) if input_scaling is not None else None
     stage = read_input_scaling(scaling_path, project.n_inputs, raw_type) if scaling_path is not None else None
     fixed = project.fixed_model(kind_score, variational, stage, name=run_dir.name, **options)
+    _check_inputs(fixed, source_path)
     fit_path = Path(fit_input_format) if fit_input_format is not None else None
     fmt = choose_input_format(fixed.raw_format, Path(input_format) if input_format is not None else None, fit_path, say)
     source = Source(
