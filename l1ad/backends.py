@@ -10,7 +10,6 @@ Built in (imported only when used): ``hls4ml`` (hls4ml project, C-simulation; :m
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from l1ad.fixed.model import FixedPointModel
+from l1ad.registry import Registry
 
 __all__ = ["Simulation", "FirmwareBackend", "register_backend", "get_backend", "backend_names"]
 
@@ -68,29 +68,21 @@ class FirmwareBackend(ABC):
         """Latency (``latency_cycles``, ``latency_ns``, where known) and resources of a build."""
 
 
-#: name -> "module:class" of the built-in backends (imported on first use)
-_BUILTIN = {"hls4ml": "l1ad.hls.backend:HLS4MLBackend", "rtl": "l1ad.rtl.backend:RTLBackend"}
-_REGISTRY: dict[str, FirmwareBackend] = {}
+_REGISTRY: Registry[FirmwareBackend] = Registry("firmware backend")
+_REGISTRY.register_lazy("hls4ml", "l1ad.hls.backend:HLS4MLBackend")  # built-ins: imported on first use
+_REGISTRY.register_lazy("rtl", "l1ad.rtl.backend:RTLBackend")
 
 
 def register_backend(backend: FirmwareBackend) -> FirmwareBackend:
     """Add a backend instance (its ``name`` must be new)."""
-    if backend.name in _REGISTRY or backend.name in _BUILTIN:
-        raise ValueError(f"a firmware backend named {backend.name!r} is already registered")
-    _REGISTRY[backend.name] = backend
-    return backend
+    return _REGISTRY.register(backend.name, backend)
 
 
 def backend_names() -> tuple[str, ...]:
-    """Names of the built-in and registered backends, in verification order."""
-    return tuple(dict.fromkeys([*_BUILTIN, *_REGISTRY]))
+    """Names of the registered backends, in verification order."""
+    return _REGISTRY.names()
 
 
 def get_backend(name: str) -> FirmwareBackend:
     """The backend ``name`` (a built-in one is imported now)."""
-    if name not in _REGISTRY:
-        if name not in _BUILTIN:
-            raise ValueError(f"unknown firmware backend {name!r} (known: {', '.join(backend_names())})")
-        module, cls = _BUILTIN[name].split(":")
-        _REGISTRY[name] = getattr(importlib.import_module(module), cls)()
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)

@@ -371,3 +371,21 @@ def test_one_weights_header_project_equals_its_cpp(project13, header, tmp_path):
     source = load_source(open_run(out).dir)
     assert source.check["encoder"]["mismatched_values"] == 0 and source.check["score"]["mismatched_values"] == 0
     assert "firmware/weights.h" in source.sha256
+
+
+def test_the_score_is_checked_through_the_score_registry():
+    """The import's score comes from the registry: a regressor score (``student``) needs a model without logvar,
+    a logvar score needs a VAE, and ``--score-type`` is mu2's alone."""
+    from l1ad.fixed import scores
+    from l1ad.pipeline.importing import ImportFailed, _score_choice
+
+    assert _score_choice(None, True) == "kl" and _score_choice(None, False) == "mu2"
+    assert _score_choice("student", False) == "student" and scores.get("student").encoder == "student"
+    for args, message in (
+        (("student", True), "student is computed by a student model"),
+        (("kl", False), "needs logvar"),
+        (("kl", True, "ap_ufixed<18,10>"), "no declared type"),
+        (("nonesuch", False), "unknown score 'nonesuch'"),
+    ):
+        with pytest.raises(ImportFailed, match=message):
+            _score_choice(*args)

@@ -141,3 +141,13 @@ def test_default_model_full(kind, tmp_path, physics_codes):
     bit = result.summary["bit_accuracy"]
     assert bit["compared"] == 10_000 and bit["score_mismatches"] == 0 and bit["trigger_mismatches"] == 0
     assert result.summary["latency"]["measured_cycles"] == design.latency
+
+
+def test_student_regressor_rtl(tmp_path):
+    """A teacher-student regressor (one output, no logvar) with the student score: RTL == golden, all tests."""
+    model = example_model(
+        "student", sizes=(57, 8), latent=1, sparsity=0.5, seed=5, name="small-student", variational=False
+    )
+    stage = verify_backend("rtl", model, verification_codes(model, 300, seed=3), tmp_path / "rtl")
+    assert stage["ok"], stage
+    assert stage["score"]["mismatched_values"] == 0 and stage["trigger"]["mismatched_values"] == 0

@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 
 from l1ad.analysis import bumphunt, cwola, density, metrics, quak
+from l1ad.registry import Registry
 
 __all__ = [
     "SearchConfig",
@@ -272,27 +273,22 @@ class Method:
     uses_tensorflow: bool = False
 
 
-_METHODS: dict[str, Method] = {}
+_METHODS: Registry[Method] = Registry("search method")
 
 
 def register_method(method: Method) -> Method:
     """Add a search method (its name must be new)."""
-    if method.name in _METHODS:
-        raise ValueError(f"a search method named {method.name!r} is already registered")
-    _METHODS[method.name] = method
-    return method
+    return _METHODS.register(method.name, method)
 
 
 def get_method(name: str) -> Method:
-    try:
-        return _METHODS[name]
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; choose from {sorted(_METHODS)}") from None
+    """The registered method ``name``; an unknown name raises ``ValueError`` listing the known ones."""
+    return _METHODS.get(name)
 
 
 def method_names() -> tuple[str, ...]:
     """Registered search methods, in registration order."""
-    return tuple(_METHODS)
+    return _METHODS.names()
 
 
 def run_method(name: str, data: Dataset, cfg: SearchConfig) -> tuple[dict, np.ndarray | None]:

@@ -85,7 +85,7 @@ def encoder_scores(enc_out: np.ndarray, latent: int, variational: bool) -> dict[
     """Every registered score the encoder has (all for a VAE, those reading mu alone for an AE), plus
     ``kl_mean`` for a VAE."""
     mu, logvar = split_encoder_output(enc_out, latent, variational)
-    out = {kind: _evaluate(kind, mu, logvar) for kind in registry.names(variational)}
+    out = {kind: _evaluate(kind, mu, logvar) for kind in registry.names(variational, encoder="encoder")}
     if variational and "kl" in out:
         out["kl_mean"] = out["kl"] / latent
     return out

@@ -173,10 +173,24 @@ def _check_inputs(fixed: FixedPointModel, where: Path) -> None:
         )
 
 
-def _score_choice(score: str | None, variational: bool) -> str:
+def _score_choice(score: str | None, variational: bool, score_type: str | None = None) -> str:
+    """The score written at import, checked against the model through the score registry: a score needing logvar
+    needs a VAE; a score computed by another kind of encoder (``student``: a regressor) needs a model without
+    logvar; ``score_type`` is mu2's option."""
     kind = score or ("kl" if variational else "mu2")
-    if not variational and scores.get(kind).needs_logvar:
+    try:
+        entry = scores.get(kind)
+    except ValueError as exc:
+        raise ImportFailed(str(exc)) from None
+    if not variational and entry.needs_logvar:
         raise ImportFailed(f"score {kind} needs logvar: an AE encoder (mu only) has {', '.join(scores.names(False))}")
+    if variational and entry.encoder != "encoder":
+        raise ImportFailed(
+            f"score {kind} is computed by a {entry.encoder} model (outputs without logvar); this model's outputs "
+            f"are read as [mu | logvar]: a VAE encoder has {', '.join(scores.names(encoder='encoder'))}"
+        )
+    if score_type is not None and kind != "mu2":
+        raise ImportFailed(f"--score-type declares mu2's type; score {kind} has no declared type")
     return kind
 
 
@@ -259,7 +273,7 @@ def import_keras(
             "reconstruction; import the encoder part (outputs [mu | logvar] or mu)"
         )
     variational = _variational(path, int(shape[1]), kind, latent)
-    kind_score = _score_choice(score, variational)
+    kind_score = _score_choice(score, variational, score_type)
     options = {"score_type": score_type} if score_type else {}
     fmt_path = Path(input_format) if input_format is not None else None
     fit_path = Path(fit_input_format) if fit_input_format is not None else None
@@ -352,7 +366,7 @@ def import_hls4ml(
         raise ImportFailed("--raw-type describes the raw inputs of an input-scaling stage: give --input-scaling too")
     project = read_project(source_path, templates=templates)
     say(f"{source_path}: project {project.name}, {len(project.layers)} layers, generation {project.generation}")
-    kind_score = _score_choice(score, variational)
+    kind_score = _score_choice(score, variational, score_type)
     options = {"score_type": score_type} if score_type else {}
     scaling_path = Path(input_scaling) if input_scaling is not None else None
     stage = read_input_scaling(scaling_path, project.n_inputs, raw_type) if scaling_path is not None else None

@@ -33,15 +33,17 @@ def example_model(
     weights: str = "glorot",
     sparsity: float = 0.0,
     name: str | None = None,
+    variational: bool = True,
 ) -> FixedPointModel:
-    """A VAE encoder ``sizes[0] -> ... -> 2*latent`` with random integer weights.
+    """A VAE encoder ``sizes[0] -> ... -> 2*latent`` with random integer weights (``variational=False``: an
+    encoder with ``latent`` outputs and no logvar, e.g. a teacher-student regressor with ``latent=1``).
 
     ``weights="glorot"``: N(0, 2/(n_in+n_out)) floats quantized to the weight format (what training gives);
     ``weights="uniform"``: every weight code equally likely (worst case for logic size).
     ``sparsity``: fraction of weights set to zero.
     """
     rng = np.random.default_rng(seed)
-    widths = list(sizes) + [2 * latent]
+    widths = list(sizes) + [2 * latent if variational else latent]
     layers: list[Layer] = []
     for n, (n_in, n_out) in enumerate(pairwise(widths)):
         if weights == "glorot":
@@ -69,6 +71,6 @@ def example_model(
         input_format=INPUT_FORMAT,
         layers=layers,
         latent=latent,
-        has_logvar=True,
+        has_logvar=variational,
         score=make_score(score, latent, LATENT_FORMAT),
     )

@@ -1,7 +1,8 @@
 """The registry of anomaly scores: every form of the trigger (float, golden, HLS, RTL) and every command
 reads the scores from here.
 
-Built in: ``mu2`` (sum mu^2), ``kl`` (KL divergence to the prior), ``rz`` (sum mu^2 / sigma^2). A new score is
+Built in: ``mu2`` (sum mu^2), ``kl`` (KL divergence to the prior), ``rz`` (sum mu^2 / sigma^2) and ``student``
+(the output of a teacher-student regressor). A new score is
 one module defining a :class:`~l1ad.fixed.scores.base.Score` subclass, registered with :func:`register`.
 """
 
@@ -16,6 +17,8 @@ from l1ad.fixed.scores.base import Score, ScoreSpec, TraceOps
 from l1ad.fixed.scores.kl import KL
 from l1ad.fixed.scores.mu2 import Mu2
 from l1ad.fixed.scores.rz import Rz
+from l1ad.fixed.scores.student import Student
+from l1ad.registry import Registry
 
 __all__ = [
     "Score",
@@ -29,33 +32,32 @@ __all__ = [
     "score_codes",
 ]
 
-_REGISTRY: dict[str, Score] = {}
+_REGISTRY: Registry[Score] = Registry("score")
 
 
 def register(score: Score) -> Score:
     """Add ``score`` to the registry (its ``name`` must be new); returns it."""
-    if score.name in _REGISTRY:
-        raise ValueError(f"a score named {score.name!r} is already registered")
-    _REGISTRY[score.name] = score
-    return score
+    return _REGISTRY.register(score.name, score)
 
 
 def unregister(name: str) -> None:
     """Remove a registered score (e.g. one a test added)."""
-    _REGISTRY.pop(name, None)
+    _REGISTRY.unregister(name)
 
 
 def get(name: str) -> Score:
     """The registered score ``name``; an unknown name raises ``ValueError`` listing the known ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown score {name!r} (registered: {', '.join(_REGISTRY)})") from None
+    return _REGISTRY.get(name)
 
 
-def names(variational: bool | None = None) -> tuple[str, ...]:
-    """Names of the registered scores; with ``variational=False`` only those an AE encoder (mu alone) has."""
-    return tuple(n for n, s in _REGISTRY.items() if variational is not False or not s.needs_logvar)
+def names(variational: bool | None = None, encoder: str | None = None) -> tuple[str, ...]:
+    """Names of the registered scores; with ``variational=False`` only those an AE encoder (mu alone) has, with
+    ``encoder`` only those computed from that kind of encoder ("encoder": the (V)AE, "student": the regressor)."""
+    return tuple(
+        n
+        for n in _REGISTRY.names()
+        if (variational is not False or not get(n).needs_logvar) and encoder in (None, get(n).encoder)
+    )
 
 
 def make_score(kind: str, latent: int, latent_format: FixedFormat, **options: Any) -> ScoreSpec:
@@ -68,5 +70,5 @@ def score_codes(spec: ScoreSpec, mu_codes: np.ndarray, logvar_codes: np.ndarray 
     return get(spec.kind).codes(spec, np.asarray(mu_codes, dtype=np.int64), logvar_codes)
 
 
-for _score in (Mu2(), KL(), Rz()):
+for _score in (Mu2(), KL(), Rz(), Student()):
     register(_score)

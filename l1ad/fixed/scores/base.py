@@ -110,6 +110,9 @@ class Score(ABC):
     needs_logvar: ClassVar[bool]
     #: one line: the float definition
     formula: ClassVar[str]
+    #: which of a run's deployable encoders computes the score's inputs: "encoder" (the (V)AE encoder, mu and
+    #: logvar) or "student" (the teacher-student regressor)
+    encoder: ClassVar[str] = "encoder"
 
     @abstractmethod
     def float_score(self, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
