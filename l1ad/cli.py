@@ -22,18 +22,24 @@ __all__ = ["VERBS", "build_parser", "main"]
 VERBS: dict[str, str] = {
     "generate": "generate SM / BSM events with Pythia 8 + L1 object emulation (ADC2021 layout)",
     "train": "train a quantized AE/VAE and write a run directory",
+    "import": "import a trigger made elsewhere (QKeras encoder file, hls4ml project) as a run directory",
     "convert": "export the golden fixed-point model and the hls4ml project of a run",
     "rtl": "generate the RTL (da4ml) of a run's encoder + score",
     "verify": "check QKeras, golden model, hls4ml C-sim and RTL simulation are bit-exact",
     "rates": "emulate L1 rates: thresholds for target rates, signal efficiencies, pure rates",
+    "score": "score events (or raw input codes) with a run's bit-exact trigger emulator",
     "evaluate": "physics benchmark: trigger scores beside simple baselines and a supervised bound",
     "analyze": "offline analysis: metrics, CWoLa hunting, QUAK, density estimation, bump hunts",
     "demo": "run the whole chain on an embedded default (no downloads)",
 }
 
 
+#: verbs whose module is named otherwise (``import`` is a Python keyword)
+MODULE_NAMES = {"import": "import_"}
+
+
 def command_module_name(verb: str) -> str:
-    return f"l1ad.commands.{verb}"
+    return f"l1ad.commands.{MODULE_NAMES.get(verb, verb)}"
 
 
 def is_implemented(verb: str) -> bool:

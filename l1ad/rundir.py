@@ -4,6 +4,9 @@ A run is ``runs/<name>/`` plus the firmware generated from it elsewhere::
 
     runs/<name>/
       config.json, input_format.json           how the model was built and its fixed-point input format
+      source.json, source/                      an imported run (``l1ad import``): what it came from, and a copy
+                                                of it (source/hls4ml/ the project, source/<scaling file>)
+      source_csim/                              the imported project's own C++ compiled as its reference
       encoder.h5, decoder.h5, model.h5,         the deployable quantized encoder, its decoder, the inference
       float_model.h5                            model x -> [encoder output, reconstruction]; the float model
       reconstruction_target.json                the AD@L1 reconstruction target (per-slot standardized pT)
@@ -121,6 +124,30 @@ class RunDir:
     @property
     def metadata_json(self) -> Path:
         return self.path / "metadata.json"
+
+    # ---- what an import writes --------------------------------------------------------------------------
+    @property
+    def source_json(self) -> Path:
+        """Provenance of an imported run (kind, original paths, options); absent for a trained run."""
+        return self.path / "source.json"
+
+    @property
+    def source_dir(self) -> Path:
+        return self.path / "source"
+
+    @property
+    def source_project(self) -> Path:
+        """The copy of an imported hls4ml project."""
+        return self.source_dir / "hls4ml"
+
+    def source_file(self, name: str) -> Path:
+        """A copied source file (e.g. the input-scaling header) by its file name."""
+        return self.source_dir / Path(name).name
+
+    @property
+    def source_csim_dir(self) -> Path:
+        """Build directory of the imported project's own C++ (the ``source`` verification stage)."""
+        return self.path / "source_csim"
 
     @property
     def scores_dir(self) -> Path:

@@ -74,8 +74,8 @@ def test_quantized_relu_is_ap_ufixed_rnd_conv_sat(bits, integer):
 
 def test_rejects_unsupported_quantizers():
     qk = keras_compat.qkeras()
-    with pytest.raises(ExtractionError, match="alpha=1"):
-        quantizer_format(qk.quantized_bits(8, 0), "kernel")  # alpha=None -> trainable po2 scale
+    # alpha=None scales by 1 (in a QActivation or a bias quantizer; QDense makes a kernel's None auto_po2)
+    assert quantizer_format(qk.quantized_bits(8, 0), "act") == quantizer_format(qk.quantized_bits(8, 0, alpha=1), "a")
     with pytest.raises(ExtractionError, match="alpha=1"):
         quantizer_format(qk.quantized_bits(8, 0, alpha="auto_po2"), "kernel")
     with pytest.raises(ExtractionError, match="symmetric"):
@@ -84,6 +84,19 @@ def test_rejects_unsupported_quantizers():
         quantizer_format(qk.quantized_relu(8, 3, negative_slope=0.25), "act")
     with pytest.raises(ExtractionError, match="not supported"):
         quantizer_format(qk.quantized_tanh(8), "act")
+
+
+def test_a_refused_quantizer_names_every_problem_at_once():
+    qk = keras_compat.qkeras()
+    q = qk.quantized_bits(8, 0, alpha="auto_po2", use_stochastic_rounding=True, qnoise_factor=0.5)
+    with pytest.raises(ExtractionError) as err:
+        quantizer_format(q, "layer d kernel_quantizer")
+    message = str(err.value)
+    assert message.startswith("layer d kernel_quantizer: quantized_bits is not supported:")
+    assert all(word in message for word in ("alpha='auto_po2'", "symmetric", "stochastic", "qnoise_factor=0.5"))
+    with pytest.raises(ExtractionError) as err:
+        quantizer_format(qk.quantized_relu(8, 3, negative_slope=0.25, use_sigmoid=1, relu_upper_bound=4.0), "act")
+    assert all(word in str(err.value) for word in ("negative_slope", "use_sigmoid", "relu_upper_bound"))
 
 
 # ---- extraction -------------------------------------------------------------------------------------
@@ -194,7 +207,7 @@ def test_extraction_errors_name_the_problem():
         "Dense": _model(inq, lambda x: keras.layers.Dense(8, name="float_dense")(x), relu, _qdense(6), out),
         "must be followed by a QActivation": _model(inq, _qdense(8), relu, _qdense(6)),
         "must start with QActivation": _model(_qdense(8), relu, _qdense(6), out),
-        "linear activation": _model(inq, _qdense(8, activation="relu"), relu, _qdense(6), out),
+        "activation softmax": _model(inq, _qdense(8, activation="softmax"), relu, _qdense(6), out),
         "must be a QActivation\\(quantized_bits\\)": _model(inq, _qdense(8), relu, _qdense(6), relu),
         "odd": _model(inq, _qdense(8), relu, _qdense(5), out),
     }
@@ -243,3 +256,26 @@ def test_save_load_round_trip(default_encoder, tmp_path, score):
     codes = verification_codes(fixed, 500)
     assert np.array_equal(golden_forward(fixed, codes).score, golden_forward(loaded, codes).score)
     assert not list((tmp_path / score).glob(".*tmp*"))  # no temp files left behind
+
+
+def test_outside_encoder_forms_extract_and_equal_qkeras():
+    """QDense quantizer activations, alpha=None, a plain ReLU before a quantizer and chained QActivations."""
+    from outside_models import odd_qkeras_encoder
+
+    from l1ad.fixed.model import ActivationLayer
+
+    encoder = odd_qkeras_encoder(seed=2)
+    fixed = extract_fixed_model(encoder, score="kl")
+    assert [type(layer).__name__ for layer in fixed.layers] == [
+        "DenseLayer",
+        "DenseLayer",
+        "ActivationLayer",
+        "DenseLayer",
+    ]
+    assert [layer.activation for layer in fixed.layers] == ["relu", "relu", "relu", "linear"]
+    assert fixed.input_format == FixedFormat(13, 5) and fixed.latent == 5 and fixed.has_logvar
+    assert isinstance(fixed.layers[2], ActivationLayer) and fixed.layers[2].output_format == FixedFormat(6, 2, False)
+    codes = verification_codes(fixed, 3000, seed=4)
+    golden = golden_forward(fixed, codes).layers[-1]
+    assert np.array_equal(qkeras_reference(encoder, fixed, codes), golden)
+    assert len(np.unique(golden)) > 200

@@ -146,3 +146,20 @@ def test_trigger_trace_needs_thresholds():
     model = example_model("mu2")
     with pytest.raises(ValueError, match="threshold"):
         trace_model(model, with_trigger=True).emulate(random_codes(model, 2, seed=0))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_declared_types_input_scaling_and_typed_score(seed):
+    """Truncating / wrapping / saturating accumulators, result types, activation layers, input scaling and the
+    typed mu2 score trace to the golden model's integers (and the trigger bit on them)."""
+    from declared_models import awkward_model
+
+    model = awkward_model(seed)
+    codes = np.concatenate([corner_codes(model), random_codes(model, 3000, seed=seed)])
+    golden = golden_forward(model, codes)
+    got = trace_model(model, with_latent=True).emulate(codes)
+    np.testing.assert_array_equal(got[:, 1:], golden.layers[-1])
+    np.testing.assert_array_equal(got[:, 0], golden.score)
+    thresholds = np.quantile(golden.score, 0.7).astype(np.int64) + np.zeros(len(codes), dtype=np.int64)
+    fired = trace_model(model, with_trigger=True).emulate(codes, thresholds)[:, 1]
+    np.testing.assert_array_equal(fired, golden.score > thresholds)

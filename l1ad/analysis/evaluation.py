@@ -216,8 +216,8 @@ def format_table(summary: Mapping[str, Mapping[str, Any]], signals: Sequence[str
     lines = ["**Background events above the threshold** (mean over seeds)", ""]
     lines += ["| score | " + " | ".join(f"FPR {f:g}" for f in fprs) + " |", "|---" * (1 + len(fprs)) + "|"]
     for score, per_signal in summary.items():
-        first = next((per_signal[s] for s in signals if s in per_signal), {})
-        cells = [first.get(f"bkg_passing@{f:g}") for f in fprs]
-        lines.append(f"| {score} | " + " | ".join("n/a" if c is None else f"{c:.0f}" for c in cells) + " |")
+        first: Mapping[str, Any] = next((per_signal[s] for s in signals if s in per_signal), {})
+        passing = [first.get(f"bkg_passing@{f:g}") for f in fprs]
+        lines.append(f"| {score} | " + " | ".join("n/a" if c is None else f"{c:.0f}" for c in passing) + " |")
     parts.append("\n".join(lines))
     return "\n\n".join(parts)

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--score",
         choices=scores.names(),
         default=None,
-        help="anomaly score (default: the run's trigger score: student when the run has one, else kl)",
+        help="anomaly score (default: the only one converted, an imported run's own, else the run's trigger score)",
     )
     parser.add_argument("--backend", choices=BACKENDS, default="Vitis", help="hls4ml backend (default Vitis)")
     parser.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from l1ad.hls.project import HLSSettings
     from l1ad.hls.report import format_report
     from l1ad.pipeline import convert, open_run
+    from l1ad.pipeline.fixed import default_score
 
     run_obj = open_run(args.run_dir, hls_root=args.hls_dir)
+    args.score = args.score or default_score(run_obj)
     settings = HLSSettings(
         backend=args.backend,
         part=args.part,

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--score",
         choices=scores.names(),
         default=None,
-        help="anomaly score (default: the run's trigger score: student when the run has one, else kl)",
+        help="anomaly score (default: the only one converted, an imported run's own, else the run's trigger score)",
     )
     parser.add_argument("--clock", default="200MHz", help="target clock, e.g. 200MHz, 240MHz, 40MHz or 5ns")
     parser.add_argument(
@@ -52,9 +52,11 @@ def format_resources(res: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from l1ad.pipeline import rtl
+    from l1ad.pipeline.fixed import default_score
     from l1ad.rundir import RunDir
 
     run_dir = RunDir(args.run_dir)
+    args.score = args.score or default_score(run_dir)
     result = rtl(
         run_dir,
         args.score,

@@ -1,35 +1,46 @@
 """The golden model: bit-exact numpy emulation of the fixed-point encoder + score, on integer codes.
 
-Every other form of the trigger (QKeras quantized inference, hls4ml C-simulation, RTL simulation) is
-checked against it, integer for integer. Layer semantics are documented in ``l1ad.fixed.model``, the
-score in ``l1ad.fixed.scores``.
+Every other form of the trigger (QKeras quantized inference, hls4ml C-simulation, an imported project's own C++,
+RTL simulation) is checked against it, integer for integer. Layer semantics are documented in
+``l1ad.fixed.model``, the input-scaling stage in ``l1ad.fixed.scaling``, the score in ``l1ad.fixed.scores``.
 
 Two exact implementations:
 
 - :func:`reference_forward`: plain int64 arithmetic, line by line the definition (slow: numpy has no
-  integer BLAS);
+  integer BLAS, and a declared accumulator is summed input by input, casting every product and partial sum);
 - the fast path used by :func:`golden_forward` / :func:`golden_score`: the same integers carried in
   floating point, so that matrix products run in BLAS. It is exact because every value is an integer
   times a power of two whose magnitude is bounded below the float's significand: each layer picks
-  float32 when its worst-case accumulator (``DenseLayer.accumulator_format``, a bound on every partial
-  sum, in any order) and its output fit in 24 bits, float64 when they fit in 53, and otherwise falls back
-  to int64. The requantization shift is folded into the (power-of-two scaled) weights, rounding is
-  ``np.rint`` (ties to even = RND_CONV), ``floor(t + 0.5)`` (RND) or ``floor`` (TRN), saturation a clip.
-  WRAP overflow and scores wider than 53 bits use the int64 path. Tests check both paths agree.
+  float32 when every intermediate (the worst-case accumulator, a bound on every partial sum in any order, and
+  each cast) fits in 24 bits, float64 when it fits in 53, and otherwise falls back to int64. A declared
+  accumulator runs in float when it cannot change the sum (:meth:`DenseLayer.accumulates_exactly`) or when it
+  wraps without dropping fraction bits (:meth:`DenseLayer.products_exact_modulo`: the wrap of every product and
+  partial sum equals one wrap of the sum); one that drops fraction bits of the products, or saturates partial
+  sums, takes the int64 path. Casts are :meth:`FixedFormat.requantize_float` (``np.rint`` = RND_CONV,
+  ``floor(t + 0.5)`` = RND, ``floor`` = TRN; clip = SAT, floor-modulo = WRAP). Tests check both paths agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from l1ad.fixed import scores
 from l1ad.fixed.formats import FixedFormat
-from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.model import ActivationLayer, DenseLayer, FixedPointModel, Layer
 from l1ad.fixed.scores import score_codes
 
-__all__ = ["GoldenOutputs", "golden_forward", "golden_score", "reference_forward", "check_input_codes", "dense_forward"]
+__all__ = [
+    "GoldenOutputs",
+    "golden_forward",
+    "golden_score",
+    "reference_forward",
+    "check_input_codes",
+    "scale_inputs",
+    "dense_forward",
+    "layer_forward",
+]
 
 FLOAT32_BITS = 24
 FLOAT64_BITS = 53
@@ -57,38 +68,67 @@ def _check_layout(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
 
 
 def _check_range(model: FixedPointModel, arr: np.ndarray) -> None:
-    fmt = model.input_format
+    fmt = model.raw_format
     if arr.size and (arr.min() < fmt.min_code or arr.max() > fmt.max_code):
+        what = "raw input codes" if model.input_scaling is not None else "input codes"
         raise ValueError(
-            f"input codes outside {fmt.ap_type()} [{fmt.min_code}, {fmt.max_code}]: "
+            f"{what} outside {fmt.ap_type()} [{fmt.min_code}, {fmt.max_code}]: "
             "saturate them in preprocessing (InputFormat.to_codes)"
         )
 
 
 def check_input_codes(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
-    """Validate input codes (integer dtype, shape (N, n_inputs), inside the input format) and return int64."""
+    """Validate input codes (integer dtype, shape (N, n_inputs), inside ``model.raw_format``) and return int64."""
     arr = _check_layout(model, codes)
     _check_range(model, arr)
     return arr.astype(np.int64, copy=False)
 
 
+def scale_inputs(model: FixedPointModel, codes: np.ndarray) -> np.ndarray:
+    """The encoder's input codes of (validated, int64) model codes: the input-scaling stage if the model has one."""
+    if model.input_scaling is None:
+        return codes
+    return model.input_scaling.apply(codes, model.input_format)
+
+
 # ---- reference: int64 ---------------------------------------------------------------------------------
+def _activate(activation: str, fmt: FixedFormat, x: np.ndarray, frac: int) -> np.ndarray:
+    if activation == "relu":
+        x = np.maximum(x, 0)
+    return fmt.requantize(x, frac)
+
+
 def dense_forward(layer: DenseLayer, x: np.ndarray, input_format: FixedFormat) -> np.ndarray:
-    """One layer on int64 input codes: exact accumulation, activation, requantization."""
-    f_acc = layer.accumulator_frac(input_format)
-    acc = (x @ layer.weight) << (f_acc - input_format.frac - layer.weight_format.frac)
-    acc += layer.bias << (f_acc - layer.bias_format.frac)
-    if layer.activation == "relu":
-        np.maximum(acc, 0, out=acc)
-    return layer.output_format.requantize(acc, f_acc)
+    """One dense layer on int64 input codes: accumulation (exact or in the declared accumulator, input by input),
+    result cast, activation, output cast."""
+    acc_fmt = layer.accum_format
+    if acc_fmt is None:
+        f_acc = layer.exact_frac(input_format)
+        acc = (x @ layer.weight) << (f_acc - input_format.frac - layer.weight_format.frac)
+        acc += layer.bias << (f_acc - layer.bias_format.frac)
+    else:
+        f_acc, f_p = acc_fmt.frac, input_format.frac + layer.weight_format.frac
+        acc = np.repeat(layer.accum_bias()[None, :], len(x), axis=0)
+        for i in range(layer.n_in):
+            acc = acc_fmt.overflow_codes(acc + acc_fmt.requantize(x[:, i : i + 1] * layer.weight[i], f_p))
+    if layer.result_format is not None:
+        acc, f_acc = layer.result_format.requantize(acc, f_acc), layer.result_format.frac
+    return _activate(layer.activation, layer.output_format, acc, f_acc)
+
+
+def layer_forward(layer: Layer, x: np.ndarray, input_format: FixedFormat) -> np.ndarray:
+    """Any layer on int64 input codes of ``input_format`` (int64 reference arithmetic)."""
+    if isinstance(layer, ActivationLayer):
+        return _activate(layer.activation, layer.output_format, x, input_format.frac)
+    return dense_forward(layer, x, input_format)
 
 
 def reference_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
     """The int64 implementation, straight from the definitions (the fast path is tested against it)."""
-    x = check_input_codes(model, codes)
+    x = scale_inputs(model, check_input_codes(model, codes))
     outputs = []
     for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
-        x = dense_forward(layer, x, fmt)
+        x = layer_forward(layer, x, fmt)
         outputs.append(x)
     return _outputs(model, outputs, score_codes)
 
@@ -102,50 +142,100 @@ def _outputs(model: FixedPointModel, layers: list[np.ndarray], scorer) -> Golden
 
 # ---- fast path: exact integers in float ---------------------------------------------------------------
 @dataclass
+class _Cast:
+    """One cast of the float path: optional relu, then ``fmt.requantize_float(t, frac_in)``."""
+
+    fmt: FixedFormat
+    frac_in: int
+    relu: bool = False
+
+
+@dataclass
 class _FloatLayer:
-    """A dense layer prepared for the float path: t = x @ w + b is the accumulator scaled to the output LSB."""
+    """A layer prepared for the float path: ``t = x @ w + b`` (dense layers; accumulator codes), an optional wrap
+    into the declared accumulator, then the casts."""
 
     dtype: type
-    w: np.ndarray
-    b: np.ndarray
-    rounding: str
-    lo: float  # relu is folded in: clip(round(t), max(lo, 0), hi) == clip(round(max(t, 0)), lo, hi)
-    hi: float
+    w: np.ndarray | None
+    b: np.ndarray | None
+    wrap: _Cast | None
+    casts: list[_Cast] = field(default_factory=list)
 
 
-def _plan_layer(layer: DenseLayer, input_format: FixedFormat) -> _FloatLayer | None:
-    out = layer.output_format
-    if out.overflow != "SAT":
-        return None
-    acc = layer.accumulator_format(input_format)
-    f_acc = acc.frac
-    need = max(acc.width + 1, out.width, input_format.width)  # +1: the RND half-LSB addition
-    dtype: type[np.floating]
-    if need <= FLOAT32_BITS:
-        dtype = np.float32
-    elif need <= FLOAT64_BITS:
-        dtype = np.float64
+def _bits(bound: int) -> int:
+    return max(int(bound).bit_length(), 1)
+
+
+def _dtype_for(bits: int) -> type[np.floating] | None:
+    if bits <= FLOAT32_BITS:
+        return np.float32
+    if bits <= FLOAT64_BITS:
+        return np.float64
+    return None
+
+
+def _plan_casts(steps: list[tuple[FixedFormat, bool]], frac: int, bits: int) -> tuple[list[_Cast], int]:
+    """Casts of (format, relu) steps from codes at ``frac`` of magnitude below 2**bits; and the bits they need."""
+    casts, need = [], bits
+    for fmt, relu in steps:
+        need = max(need, bits + max(0, fmt.frac - frac) + 1)  # scaled onto the target grid, + the RND half
+        casts.append(_Cast(fmt, frac, relu))
+        frac, bits = fmt.frac, fmt.width
+    return casts, max(need, bits)
+
+
+def _plan_dense(layer: DenseLayer, input_format: FixedFormat) -> _FloatLayer | None:
+    acc_fmt = layer.accum_format
+    f_w = layer.weight_format.frac
+    wrap = None
+    if acc_fmt is None or layer.accumulates_exactly(input_format):
+        f_acc = layer.exact_frac(input_format)
+        bias = layer.bias << (f_acc - layer.bias_format.frac)
+        bound = layer.accumulator_bound(input_format)
+    elif layer.products_exact_modulo(input_format):
+        f_acc = acc_fmt.frac
+        bias = layer.accum_bias()
+        x_max = max(abs(input_format.min_code), abs(input_format.max_code))
+        products = int(np.abs(layer.weight).sum(axis=0).max()) * x_max << (f_acc - input_format.frac - f_w)
+        bound = products + int(np.abs(bias).max(initial=0))
+        wrap = _Cast(acc_fmt, f_acc)
     else:
+        return None  # the declared accumulator drops fraction bits or saturates partial sums: int64, input by input
+    steps: list[tuple[FixedFormat, bool]] = [] if wrap is None else [(wrap.fmt, False)]
+    if layer.result_format is not None:
+        steps.append((layer.result_format, False))
+    steps.append((layer.output_format, layer.activation == "relu"))
+    casts, need = _plan_casts(steps, f_acc, _bits(bound))
+    if wrap is not None:
+        casts = casts[1:]
+    dtype = _dtype_for(max(need, input_format.width))
+    if dtype is None:
         return None
-    shift = f_acc - out.frac  # t = acc * 2**-shift; rounding of t gives the output code
-    w = np.ldexp(layer.weight.astype(np.float64), f_acc - input_format.frac - layer.weight_format.frac - shift)
-    b = np.ldexp(layer.bias.astype(np.float64), f_acc - layer.bias_format.frac - shift)
-    rounding = "TRN" if shift <= 0 else out.rounding  # no fraction bits to round away
-    lo = max(out.min_code, 0) if layer.activation == "relu" else out.min_code
-    return _FloatLayer(dtype, w.astype(dtype), b.astype(dtype), rounding, float(lo), float(out.max_code))
+    w = np.ldexp(layer.weight.astype(np.float64), f_acc - input_format.frac - f_w)
+    return _FloatLayer(dtype, w.astype(dtype), bias.astype(dtype), wrap, casts)
+
+
+def _plan_layer(layer: Layer, input_format: FixedFormat) -> _FloatLayer | None:
+    if isinstance(layer, DenseLayer):
+        return _plan_dense(layer, input_format)
+    casts, need = _plan_casts(
+        [(layer.output_format, layer.activation == "relu")], input_format.frac, input_format.width
+    )
+    dtype = _dtype_for(need)
+    return None if dtype is None else _FloatLayer(dtype, None, None, None, casts)
 
 
 def _run_float_layer(p: _FloatLayer, x: np.ndarray) -> np.ndarray:
-    t = x.astype(p.dtype, copy=False) @ p.w
-    t += p.b
-    if p.rounding == "RND_CONV":
-        np.rint(t, out=t)
-    elif p.rounding == "RND":
-        t += 0.5
-        np.floor(t, out=t)
-    else:
-        np.floor(t, out=t)
-    np.clip(t, p.lo, p.hi, out=t)
+    t: np.ndarray = x.astype(p.dtype, copy=False)
+    if p.w is not None and p.b is not None:
+        t = t @ p.w
+        t += p.b
+    if p.wrap is not None:
+        t = p.wrap.fmt.requantize_float(t, p.wrap.frac_in)
+    for cast in p.casts:
+        if cast.relu:
+            t = np.maximum(t, 0)
+        t = cast.fmt.requantize_float(t, cast.frac_in)
     return t
 
 
@@ -173,10 +263,10 @@ def _block_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np
 
 def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers: bool) -> tuple[list, np.ndarray]:
     layers: list[np.ndarray] = []
-    current: np.ndarray = x
+    current: np.ndarray = scale_inputs(model, x)
     for layer, fmt, p in zip(model.layers, model.layer_input_formats(), plan.layers, strict=True):
         if p is None:
-            current = dense_forward(layer, np.asarray(current).astype(np.int64), fmt)
+            current = layer_forward(layer, np.asarray(current).astype(np.int64), fmt)
         else:
             current = _run_float_layer(p, current)
         if keep_layers:

@@ -1,7 +1,9 @@
 """Input-code test vectors for checking any form of a FixedPointModel against the golden model.
 
 Corner cases (zeros, every input at its maximum and minimum, alternating and one-hot extremes, +-1 LSB),
-then physics events' codes when given, then in-range random codes at mixed magnitudes.
+then physics events' codes when given, then in-range random codes: every other vector uniform over the full
+range, the others at mixed magnitudes (down to a few LSBs). Codes are of ``model.raw_format`` (the raw type of a
+model with an input-scaling stage).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ __all__ = ["corner_codes", "random_codes", "verification_codes"]
 
 def corner_codes(model: FixedPointModel) -> np.ndarray:
     """Zeros, all max, all min, alternating extremes, +-1, every third input at max, one-hot extremes."""
-    fmt, n = model.input_format, model.n_inputs
+    fmt, n = model.raw_format, model.n_inputs
     idx = np.arange(n)
     rows = [
         np.zeros(n),
@@ -36,11 +38,13 @@ def corner_codes(model: FixedPointModel) -> np.ndarray:
 
 
 def random_codes(model: FixedPointModel, n: int, seed: int = 0) -> np.ndarray:
-    """In-range random codes at mixed magnitudes (full range down to a few LSBs)."""
+    """In-range random codes: even rows uniform over the full range, odd rows at mixed magnitudes."""
     rng = np.random.default_rng(seed)
-    fmt = model.input_format
+    fmt = model.raw_format
     codes = rng.integers(fmt.min_code, fmt.max_code + 1, (n, model.n_inputs), dtype=np.int64)
-    return codes >> rng.integers(0, fmt.width - 1, size=(n, 1))
+    shifts = rng.integers(0, max(fmt.width - 1, 1), size=(n, 1))
+    shifts[::2] = 0
+    return codes >> shifts
 
 
 def verification_codes(model: FixedPointModel, n: int, data: np.ndarray | None = None, seed: int = 0) -> np.ndarray:

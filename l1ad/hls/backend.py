@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 
 from l1ad.backends import FirmwareBackend, Simulation
-from l1ad.fixed.extract import qkeras_encoder
 from l1ad.fixed.model import FixedPointModel
-from l1ad.hls.project import HLSProject, HLSSettings, create_project
+from l1ad.hls.project import HLSProject, HLSSettings, carrier_model, create_project
 from l1ad.hls.report import ReportError, find_csynth_report, parse_csynth_report
 
 __all__ = ["HLS4MLBackend"]
@@ -25,7 +24,7 @@ class HLS4MLBackend(FirmwareBackend):
 
     def build(self, model: FixedPointModel, workdir: Path, settings: Mapping[str, Any] | None = None) -> HLSProject:
         """Write and compile the project of ``model`` in ``workdir`` (``settings``: :class:`HLSSettings` fields)."""
-        return create_project(qkeras_encoder(model), model, workdir, HLSSettings(**dict(settings or {})))
+        return create_project(carrier_model(model), model, workdir, HLSSettings(**dict(settings or {})))
 
     def simulate(self, build: HLSProject, codes: np.ndarray) -> Simulation:
         out = build.csim(codes)

@@ -1,11 +1,15 @@
 """hls4ml projects of the quantized encoder + anomaly score: the only l1ad module that imports hls4ml.
 
-The QKeras encoder is converted with ``AnomalyScore`` appended (:mod:`l1ad.hls.score_layer`); every
+A Keras encoder is converted with ``AnomalyScore`` appended (:mod:`l1ad.hls.score_layer`); every
 precision is taken from the :class:`FixedPointModel` (not inferred by hls4ml): the input format, each
-dense layer's weight/bias formats with its exact accumulator as ``accum_t`` and result type, each
-activation's output format (``AP_RND_CONV, AP_SAT`` where QKeras rounds and saturates), the score's
-output format. C-simulation (``compile`` + ``trace``/``predict``) returns integer codes, checked to be
-exact multiples of their LSB, for integer comparison with the golden model.
+dense layer's weight/bias formats with its accumulator (the declared one, else the exact one) as ``accum_t``
+and its result type, each activation's output format (``AP_RND_CONV, AP_SAT`` where QKeras rounds and
+saturates, or whatever type an imported model declares), the score's output format. A FixedPointModel becomes
+a Keras *carrier* (:func:`carrier_model`): QDense layers with its weights, a QActivation where a QKeras quantizer
+equals the result type and a plain Keras ``Activation`` (typed through the configuration) elsewhere, and the
+``InputScaling`` layer (:mod:`l1ad.hls.scaling_layer`) in front when the model has an input-scaling stage.
+C-simulation (``compile`` + ``trace``/``predict``) returns integer codes, checked to be exact multiples of their
+LSB, for integer comparison with the golden model.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from l1ad import keras_compat
-from l1ad.fixed.extract import ExtractionError
+from l1ad.fixed.extract import ExtractionError, format_quantizer
 from l1ad.fixed.formats import FixedFormat
-from l1ad.fixed.model import FixedPointModel
-from l1ad.hls import score_layer
+from l1ad.fixed.model import ActivationLayer, DenseLayer, FixedPointModel
+from l1ad.hls import scaling_layer, score_layer
 
 __all__ = [
     "DEFAULT_PART",
@@ -33,6 +37,7 @@ __all__ = [
     "CSimOutputs",
     "HLSProject",
     "layer_precisions",
+    "carrier_model",
     "hls_config",
     "to_codes",
     "encoder_with_score",
@@ -82,38 +87,107 @@ def _precision(fmt: FixedFormat) -> str:
     return fmt.ap_type()
 
 
+_ACTIVATION_KINDS = ("QActivation", "Activation", "ReLU")
+
+
+def _slots(fixed: FixedPointModel) -> list[tuple[str, Any]]:
+    """The Keras layers a model's carrier (or extracted encoder) has after its input, in order: ('dense',
+    DenseLayer) and ('activation', result format)."""
+    out: list[tuple[str, Any]] = []
+    for layer in fixed.layers:
+        if isinstance(layer, DenseLayer):
+            out += [("dense", layer), ("activation", layer.output_format)]
+        else:
+            out.append(("activation", layer.output_format))
+    return out
+
+
 def layer_precisions(encoder: Any, fixed: FixedPointModel) -> dict[str, dict[str, str]]:
-    """hls4ml ``Precision`` entries per Keras layer name, from the FixedPointModel's formats."""
-    by_name = {layer.name: layer for layer in fixed.layers}
+    """hls4ml ``Precision`` entries per Keras layer name, from the FixedPointModel's formats.
+
+    ``encoder``: the carrier of ``fixed`` or a QKeras encoder it was extracted from (QDense -> QActivation pairs).
+    """
     inputs = dict(zip([layer.name for layer in fixed.layers], fixed.layer_input_formats(), strict=True))
+    slots = _slots(fixed)
     out: dict[str, dict[str, str]] = {}
-    pending: FixedFormat | None = fixed.input_format  # format of the next QActivation's result
+    started = False  # a QDense (or the input stage) has been seen
     for layer in encoder.layers:
         kind = type(layer).__name__
         if kind == "InputLayer":
+            out[layer.name] = {"result": _precision(fixed.raw_format)}
+        elif kind == scaling_layer.LAYER_CLASS:
             out[layer.name] = {"result": _precision(fixed.input_format)}
-        elif kind == "QActivation":
-            if pending is None:
-                raise ExtractionError(f"layer {layer.name}: QActivation without a preceding QDense")
-            out[layer.name] = {"result": _precision(pending)}
-            pending = None
-        elif kind == "QDense":
-            if layer.name not in by_name:
+            started = True
+        elif kind in _ACTIVATION_KINDS and not started:  # the input quantizer
+            out[layer.name] = {"result": _precision(fixed.input_format)}
+            started = True
+        elif kind in _ACTIVATION_KINDS or kind == "QDense":
+            started = True
+            if not slots or slots[0][0] != ("dense" if kind == "QDense" else "activation"):
+                raise ExtractionError(f"layer {layer.name} ({kind}) does not match the fixed-point model {fixed.name}")
+            _, item = slots.pop(0)
+            if kind != "QDense":
+                out[layer.name] = {"result": _precision(item)}
+                continue
+            if layer.name != item.name:
                 raise ExtractionError(f"layer {layer.name} is not in the fixed-point model {fixed.name}")
-            dense = by_name[layer.name]
-            acc = dense.accumulator_format(inputs[layer.name])
+            acc = item.accum_type(inputs[item.name])
+            result = item.result_format or acc
             out[layer.name] = {
-                "weight": _precision(dense.weight_format),
-                "bias": _precision(dense.bias_format),
+                "weight": _precision(item.weight_format),
+                "bias": _precision(item.bias_format),
                 "accum": _precision(acc),
-                "result": _precision(acc),
+                "result": _precision(result),
             }
             # hls4ml splits QDense's (linear) activation into a '<name>_linear' layer: keep it exact too
-            out[f"{layer.name}_linear"] = {"result": _precision(acc)}
-            pending = dense.output_format
+            out[f"{layer.name}_linear"] = {"result": _precision(result)}
         else:
             raise ExtractionError(f"layer {layer.name} ({kind}) is not part of the deployable encoder contract")
+    if slots:
+        raise ExtractionError(f"the Keras encoder lacks layers of the fixed-point model {fixed.name}")
     return out
+
+
+def _weight_quantizer(fmt: FixedFormat) -> Any:
+    """A QKeras quantizer that leaves the codes of ``fmt`` unchanged (the values are exact; modes do not matter)."""
+    qk = keras_compat.qkeras()
+    if fmt.signed:
+        return qk.quantized_bits(fmt.width, fmt.integer - 1, alpha=1)
+    return qk.quantized_bits(fmt.width, fmt.integer, keep_negative=False, alpha=1)
+
+
+def _activation(fmt: FixedFormat, relu: bool, name: str) -> Any:
+    """QActivation when a QKeras quantizer equals ``fmt`` (and the activation), else a plain Keras Activation."""
+    keras, qk = keras_compat.keras(), keras_compat.qkeras()
+    try:
+        return qk.QActivation(format_quantizer(fmt, relu=relu), name=name)
+    except ExtractionError:
+        return keras.layers.Activation("relu" if relu else "linear", name=name)
+
+
+def carrier_model(fixed: FixedPointModel) -> Any:
+    """The Keras model hls4ml converts for ``fixed`` (see the module doc); its precisions come from
+    :func:`layer_precisions`. For a model extracted from QKeras it is an exact QKeras encoder of the model."""
+    keras, qk = keras_compat.keras(), keras_compat.qkeras()
+    inp = keras.Input((fixed.n_inputs,), name="inputs")
+    if fixed.input_scaling is not None:
+        x = scaling_layer.keras_scaling_layer(fixed.input_scaling, fixed.input_format)(inp)
+    else:
+        x = _activation(fixed.input_format, False, "input_quant")(inp)
+    for layer in fixed.layers:
+        if isinstance(layer, ActivationLayer):  # suffixed: hls4ml names a QDense's own activation '<dense>_linear'
+            x = _activation(layer.output_format, layer.activation == "relu", f"{layer.name}_act")(x)
+            continue
+        dense = qk.QDense(
+            layer.n_out,
+            kernel_quantizer=_weight_quantizer(layer.weight_format),
+            bias_quantizer=_weight_quantizer(layer.bias_format),
+            name=layer.name,
+        )
+        x = dense(x)
+        dense.set_weights([layer.weight_format.to_float(layer.weight), layer.bias_format.to_float(layer.bias)])
+        x = _activation(layer.output_format, layer.activation == "relu", f"{layer.name}_out")(x)
+    return keras.Model(inp, x, name=fixed.name.replace("-", "_") or "encoder")
 
 
 def hls_config(encoder_with_score: Any, encoder: Any, fixed: FixedPointModel, settings: HLSSettings) -> dict:
@@ -158,7 +232,7 @@ class HLSProject:
             raise ValueError(
                 f"input codes must be integers of shape (N, {self.fixed.n_inputs}), got {codes.dtype} {codes.shape}"
             )
-        fmt = self.fixed.input_format
+        fmt = self.fixed.raw_format
         if codes.size and (codes.min() < fmt.min_code or codes.max() > fmt.max_code):
             raise ValueError(f"input codes outside {fmt.ap_type()}")
         return np.ascontiguousarray(fmt.to_float(codes.astype(np.int64)))
@@ -247,6 +321,7 @@ def create_project(
         import hls4ml
 
         score_layer.register()
+        scaling_layer.register()
         config = hls_config(model, encoder, fixed, settings)
         hls_model = hls4ml.converters.convert_from_keras_model(
             model,

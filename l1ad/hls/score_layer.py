@@ -94,7 +94,7 @@ def config_struct(score: dict[str, Any], index: int, namespace: str = "nnet") ->
         f"    static const unsigned n_in = {score['n_in']};",
         f"    static const unsigned n_latent = {spec.latent};",
         f"    static const bool has_logvar = {'true' if definition.needs_logvar else 'false'};",
-        f"    typedef ap_uint<{spec.output_format.width}> accum_t;",
+        f"    typedef {definition.hls_accum_type(spec)} accum_t;",
         "    template <class data_T> static accum_t term(data_T mu_v, data_T lv_v) {",
         body,
         "    }",

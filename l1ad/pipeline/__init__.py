@@ -12,6 +12,9 @@
     pipeline.rates(run, data=["zb.h5"], signals=["ato4l.h5"], target_rates=["1kHz"])
     pipeline.evaluate([run], ["test_bkg.h5"], ["ato4l.h5"], "bench")  # beside simple baselines
     pipeline.report(run)                           # runs/mine/report.html
+    run = pipeline.import_hls4ml("prj/", "runs/gt", input_scaling="scaling.h", score_type="ap_ufixed<18,14>")
+    run = pipeline.import_keras("encoder.h5", "runs/mine2", input_format="input_format.json")
+    pipeline.score_events(run, "scores.npz", data=["zb.h5"], threshold=1234)   # score codes, values, trigger bits
 
 The score defaults to the run's trigger score (``run.trigger_score``: ``student``, the teacher-student
 regressor's output, for the default DNN VAE); ``score="kl"`` (or ``rz``, ``mu2``) picks a latent score.
@@ -23,8 +26,10 @@ opens one written earlier. Importing this package does not import TensorFlow or 
 from l1ad.pipeline.evaluation import evaluate
 from l1ad.pipeline.firmware import Conversion, RTLResult, convert, rtl
 from l1ad.pipeline.fixed import extract, fixed_model, trigger
+from l1ad.pipeline.importing import import_hls4ml, import_keras
 from l1ad.pipeline.rates import rates
 from l1ad.pipeline.report import report
+from l1ad.pipeline.scoring import score_events
 from l1ad.pipeline.training import open_run, train
 from l1ad.pipeline.verification import verify
 
@@ -35,10 +40,13 @@ __all__ = [
     "evaluate",
     "extract",
     "fixed_model",
+    "import_hls4ml",
+    "import_keras",
     "open_run",
     "rates",
     "report",
     "rtl",
+    "score_events",
     "train",
     "trigger",
     "verify",

@@ -4,6 +4,9 @@ Stages (each: vectors, mismatching vectors and values, compared as int64):
 
 - ``qkeras_vs_golden``: each QKeras network of the run that computes a checked score (``encoder``: the (V)AE
   encoder, ``student``: the teacher-student regressor; float64 inference, exact) vs the golden outputs;
+- ``hls4ml_source_vs_golden[<score>]`` instead for a run imported from an hls4ml project: the project's own C++
+  (compiled with g++ against its generation's ``nnet_utils``, with the input-scaling stage and the score around it,
+  :mod:`l1ad.imports.project_csim`) vs the golden encoder outputs and score;
 - ``<backend stage>[<score>]`` for every registered firmware backend (:mod:`l1ad.backends`): the backend is
   built from the score's FixedPointModel and simulated on the same vectors; its score codes (and encoder
   outputs / trigger bits, where it exposes them) are compared with the golden model's, and its own checks
@@ -28,8 +31,9 @@ from l1ad.fixed import scores as score_registry
 from l1ad.fixed.golden import golden_forward
 from l1ad.fixed.model import FixedPointModel
 from l1ad.fixed.vectors import corner_codes, verification_codes
+from l1ad.imports.source import load_source
 from l1ad.models.store import Run
-from l1ad.pipeline.fixed import extract
+from l1ad.pipeline.fixed import default_score, extract
 
 __all__ = [
     "share_events",
@@ -39,6 +43,7 @@ __all__ = [
     "total_mismatches",
     "verify",
     "verify_backend",
+    "source_stage",
     "scores_to_check",
 ]
 
@@ -126,21 +131,51 @@ def verify_backend(
     return stage
 
 
+def source_stage(run: Run, kind: str, codes: np.ndarray) -> dict[str, Any]:
+    """An imported hls4ml run's own C++ (compiled with g++) vs the golden model of score ``kind`` on ``codes``."""
+    from l1ad.imports.project_csim import build_project_csim
+    from l1ad.imports.source import hls4ml_source_model, hls4ml_source_project
+
+    source = load_source(run.dir)
+    assert source is not None and source.kind == "hls4ml"
+    start = time.perf_counter()
+    project = hls4ml_source_project(run.dir, source)
+    model = hls4ml_source_model(run.dir, source, kind, project=project)
+    csim = build_project_csim(model, project, run.dir.source_csim_dir / kind)
+    out = csim.run(codes)
+    golden = golden_forward(model, codes)
+    stage: dict[str, Any] = {
+        "encoder": compare(golden.layers[-1], out.encoder),
+        "score": compare(golden.score, out.score),
+        "project": source.original,
+        "generation": source.generation,
+        "compile_seconds": round(csim.compile_seconds, 1),
+        "run_seconds": round(out.seconds, 2),
+    }
+    stage["ok"] = total_mismatches(stage) == 0
+    stage["seconds"] = round(time.perf_counter() - start, 1)
+    return stage
+
+
 def scores_to_check(run: Run, requested: list[str] | None) -> list[str]:
-    """The requested scores, else those converted (``fixed/``), else the run's trigger score."""
+    """The requested scores, else those converted (``fixed/``), else the run's default score."""
     if requested:
         return list(dict.fromkeys(requested))
-    return run.dir.fixed_scores() or [run.trigger_score]
+    return run.dir.fixed_scores() or [default_score(run)]
 
 
 def _check_same_encoder(saved: FixedPointModel, extracted: FixedPointModel) -> None:
-    for a, b in zip(saved.layers, extracted.layers, strict=True):
-        if not (
-            np.array_equal(a.weight, b.weight) and np.array_equal(a.bias, b.bias) and a.output_format == b.output_format
-        ):
-            raise ValueError(
-                f"fixed/{saved.score.kind}: layer {a.name} differs from the run's encoder (re-run `l1ad convert`)"
-            )
+    """Raise unless the converted model has the run's encoder (layers, types, weights, input stage)."""
+    where = f"fixed/{saved.score.kind}"
+    a, b = saved.to_json_dict(), extracted.to_json_dict()
+    for key in ("input_format", "layers", "input_scaling"):
+        if a.get(key) != b.get(key):
+            raise ValueError(f"{where}: {key} differs from the run's encoder (re-run `l1ad convert`)")
+    arrays_a, arrays_b = saved.arrays(), extracted.arrays()
+    arrays_a.pop("score/lut", None)
+    arrays_b.pop("score/lut", None)
+    if arrays_a.keys() != arrays_b.keys() or not all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a):
+        raise ValueError(f"{where}: weights differ from the run's encoder (re-run `l1ad convert`)")
 
 
 def _hls_settings(run: Run, score: str, hls_backend: str | None) -> dict[str, Any]:
@@ -194,11 +229,18 @@ def verify(
         network = score_registry.get(kind).encoder
         if network not in extracted:
             extracted[network] = extract(run, kind)
-    qkeras = {
-        network: compare(golden_forward(model, codes).layers[-1], qkeras_reference(run.network(network), model, codes))
-        for network, model in extracted.items()
-    }
-    done("qkeras_vs_golden", qkeras)
+    source = load_source(run.dir)
+    if source is not None and source.kind == "hls4ml":
+        for kind in kinds:
+            done(f"hls4ml_source_vs_golden[{kind}]", source_stage(run, kind, codes))
+    else:
+        qkeras = {
+            network: compare(
+                golden_forward(model, codes).layers[-1], qkeras_reference(run.network(network), model, codes)
+            )
+            for network, model in extracted.items()
+        }
+        done("qkeras_vs_golden", qkeras)
     for kind in kinds:
         own = extracted[score_registry.get(kind).encoder]
         model = own.with_score(kind)

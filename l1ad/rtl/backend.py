@@ -4,6 +4,7 @@ reported with the pipeline latency and a yosys resource estimate."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from l1ad.backends import FirmwareBackend, Simulation
+from l1ad.data.atomic import write_text_atomic
 from l1ad.fixed.model import FixedPointModel
 from l1ad.rtl import simulate
 from l1ad.rtl.generate import DEFAULT_CLOCK, GeneratedDesign, design_for
@@ -79,7 +81,8 @@ class RTLBackend(FirmwareBackend):
         )
 
     def report(self, build: RTLBuild) -> dict[str, Any]:
-        """Pipeline latency at the design's clock and the yosys estimate (skipped without yosys)."""
+        """Pipeline latency at the design's clock and the yosys estimate (skipped without yosys; reused from the
+        design's ``resources.json`` when this very design was estimated before)."""
         from l1ad.rtl.resources import YosysNotFound, estimate
 
         info = build.design.l1ad
@@ -88,8 +91,13 @@ class RTLBackend(FirmwareBackend):
             "latency_ns": info["trigger_latency_ns"],
             "clock_mhz": info["clock_mhz"],
         }
+        cached = build.design.path / "resources.json"  # removed with the design when it is regenerated
+        if cached.is_file():
+            out["resources"] = json.loads(cached.read_text())
+            return out
         try:
             out["resources"] = estimate(build.design, log=build.design.path / "yosys.log").to_dict()
+            write_text_atomic(cached, json.dumps(out["resources"], indent=1) + "\n")
         except YosysNotFound as exc:
             out["resources"] = {"skipped": str(exc)}
         return out

@@ -13,7 +13,7 @@ from itertools import pairwise
 import numpy as np
 
 from l1ad.fixed.formats import FixedFormat
-from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.model import DenseLayer, FixedPointModel, Layer
 from l1ad.fixed.scores import make_score
 
 __all__ = ["INPUT_FORMAT", "WEIGHT_FORMAT", "BIAS_FORMAT", "HIDDEN_FORMAT", "LATENT_FORMAT", "example_model"]
@@ -44,7 +44,7 @@ def example_model(
     """
     rng = np.random.default_rng(seed)
     widths = list(sizes) + [2 * latent if variational else latent]
-    layers = []
+    layers: list[Layer] = []
     for n, (n_in, n_out) in enumerate(pairwise(widths)):
         if weights == "glorot":
             w = WEIGHT_FORMAT.quantize(rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), (n_in, n_out)))

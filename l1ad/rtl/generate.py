@@ -119,11 +119,14 @@ class GeneratedDesign:
 def model_digest(model: FixedPointModel) -> str:
     """sha256 of the model's JSON description and integer arrays (identifies what the RTL was built from)."""
     h = hashlib.sha256(json.dumps(model.to_json_dict(), sort_keys=True, default=str).encode())
-    for layer in model.layers:
+    for layer in model.dense_layers:
         h.update(layer.weight.tobytes())
         h.update(layer.bias.tobytes())
     if model.score.lut is not None:
         h.update(model.score.lut.tobytes())
+    if model.input_scaling is not None:
+        h.update(model.input_scaling.offset.tobytes())
+        h.update(model.input_scaling.shift.tobytes())
     return h.hexdigest()
 
 
@@ -149,8 +152,8 @@ def generate_rtl(
         "model_sha256": model_digest(model),
         "score": model.score.kind,
         "n_inputs": model.n_inputs,
-        "input_format": model.input_format.to_dict(),
-        "input_width": model.input_format.width,
+        "input_format": model.raw_format.to_dict(),  # the codes the core takes (raw codes with input scaling)
+        "input_width": model.raw_format.width,
         "score_format": score_fmt.to_dict(),
         "score_width": score_fmt.width,
         "core_score_width": int(k + i + f),

@@ -3,10 +3,15 @@
 Every value is traced with da4ml's symbolic fixed-point arrays, so each intermediate keeps an exact
 interval and lsb; nothing is rounded unless the FixedPointModel says so:
 
-- input codes of ``model.input_format`` enter as ``FixedVariableArrayInput`` quantized to that format;
+- input codes of ``model.raw_format`` enter as ``FixedVariableArrayInput`` quantized to that format; an input-scaling
+  stage subtracts the offsets in the raw type, shifts (floor right, wrapping left) and casts to the input type
+  (:func:`scale_inputs`);
 - a :class:`~l1ad.fixed.model.DenseLayer` is an exact constant matmul (integer weights scaled by
-  ``2**-frac``, solved by da4ml's CMVM optimizer) plus the exact bias, then ``relu`` (max(acc, 0)),
-  then the output format's rounding and overflow (:func:`requantize`);
+  ``2**-frac``, solved by da4ml's CMVM optimizer) plus the exact bias; a declared accumulator that cannot change
+  the sum is ignored, one that only wraps is one wrap of the exact sum, any other casts every product and
+  partial sum as hls4ml's latency dense does (:func:`dense`); then the result cast, ``relu`` (max(acc, 0)),
+  and the output format's rounding and overflow (:func:`requantize`); an
+  :class:`~l1ad.fixed.model.ActivationLayer` is the relu and the cast;
 - the score: ``mu2`` exact; ``kl`` / ``rz`` index the ScoreSpec's own integer table (passed to da4ml's
   ``FixedVariable.lookup`` as an explicit table, so its contents are the spec's integers) with the
   logvar floored + saturated into ``lut_input_format``;
@@ -26,7 +31,8 @@ from da4ml.types import CombLogic
 
 from l1ad.fixed import scores
 from l1ad.fixed.formats import FixedFormat
-from l1ad.fixed.model import DenseLayer, FixedPointModel
+from l1ad.fixed.model import ActivationLayer, DenseLayer, FixedPointModel, Layer
+from l1ad.fixed.scaling import InputScaling
 from l1ad.fixed.scores.base import ScoreSpec
 
 __all__ = [
@@ -35,7 +41,10 @@ __all__ = [
     "TracedModel",
     "kif",
     "requantize",
+    "scale_inputs",
     "dense",
+    "activation",
+    "layer",
     "lookup",
     "dsp_levels",
     "score_terms",
@@ -78,14 +87,79 @@ def requantize(x: FixedVariableArray, frac_in: int, fmt: FixedFormat) -> FixedVa
     return x.quantize(k=k, i=i, f=f, overflow_mode=fmt.overflow, round_mode="TRN")
 
 
+def scale_inputs(x: FixedVariableArray, scaling: InputScaling, input_format: FixedFormat) -> FixedVariableArray:
+    """Trace the input-scaling stage (:mod:`l1ad.fixed.scaling`) on traced raw codes."""
+    raw = scaling.raw_format
+    k, i, f = kif(raw)
+    offsets = raw.to_float(scaling.offset)
+    out = []
+    for j in range(scaling.n):
+        d = (x[j] - float(offsets[j])).quantize(k=k, i=i, f=f, overflow_mode=raw.overflow, round_mode="TRN")
+        s = int(scaling.shift[j])
+        if s > 0:  # floor onto the raw grid; cannot overflow
+            d = _floor_to(d * 2.0**-s, f).quantize(k=k, i=i, f=f, overflow_mode="WRAP", round_mode="TRN")
+        elif s < 0:  # ap_fixed's left shift wraps whatever the overflow mode
+            d = (d * 2.0**-s).quantize(k=k, i=i, f=f, overflow_mode="WRAP", round_mode="TRN")
+        out.append(requantize(d, f, input_format))
+    return FixedVariableArray(np.array(out), x.solver_options)
+
+
+def _declared_accumulation(layer: DenseLayer, x: FixedVariableArray, input_format: FixedFormat) -> FixedVariableArray:
+    """hls4ml's latency dense in a declared accumulator A: acc = A(b); acc = A(acc + A(x_i * w_i)), input by input."""
+    acc_fmt = layer.accum_format
+    assert acc_fmt is not None
+    k, i, f = kif(acc_fmt)
+    f_p = input_format.frac + layer.weight_format.frac
+    weight = layer.weight.astype(np.float64) * 2.0**-layer.weight_format.frac
+    bias = acc_fmt.to_float(layer.accum_bias())
+    columns = []
+    for j in range(layer.n_out):
+        products = [requantize(x[n] * float(weight[n, j]), f_p, acc_fmt) for n in range(layer.n_in)]
+        if acc_fmt.overflow == "WRAP":  # wrapping every partial sum = wrapping the sum
+            total = products[0] + float(bias[j])
+            for p in products[1:]:
+                total = total + p
+            columns.append(total.quantize(k=k, i=i, f=f, overflow_mode="WRAP", round_mode="TRN"))
+            continue
+        total = (products[0] + float(bias[j])).quantize(k=k, i=i, f=f, overflow_mode="SAT", round_mode="TRN")
+        for p in products[1:]:
+            total = (total + p).quantize(k=k, i=i, f=f, overflow_mode="SAT", round_mode="TRN")
+        columns.append(total)
+    return FixedVariableArray(np.array(columns), x.solver_options)
+
+
 def dense(layer: DenseLayer, x: FixedVariableArray, input_format: FixedFormat) -> FixedVariableArray:
     """Trace one DenseLayer on traced input codes of ``input_format``."""
-    weight = layer.weight.astype(np.float64) * 2.0**-layer.weight_format.frac
-    bias = layer.bias.astype(np.float64) * 2.0**-layer.bias_format.frac
-    acc = x @ weight + bias
+    acc_fmt = layer.accum_format
+    f_acc = layer.accumulator_frac(input_format)
+    if acc_fmt is None or layer.accumulates_exactly(input_format) or layer.products_exact_modulo(input_format):
+        weight = layer.weight.astype(np.float64) * 2.0**-layer.weight_format.frac
+        bias = layer.bias.astype(np.float64) * 2.0**-layer.bias_format.frac
+        acc = x @ weight + bias
+        if acc_fmt is not None and not layer.accumulates_exactly(input_format):
+            k, i, f = kif(acc_fmt)  # one wrap of the exact sum (no fraction bits are lost)
+            acc = acc.quantize(k=k, i=i, f=f, overflow_mode="WRAP", round_mode="TRN")
+    else:
+        acc = _declared_accumulation(layer, x, input_format)
+    if layer.result_format is not None:
+        acc, f_acc = requantize(acc, f_acc, layer.result_format), layer.result_format.frac
     if layer.activation == "relu":
         acc = acc.relu()
-    return requantize(acc, layer.accumulator_frac(input_format), layer.output_format)
+    return requantize(acc, f_acc, layer.output_format)
+
+
+def activation(layer: ActivationLayer, x: FixedVariableArray, input_format: FixedFormat) -> FixedVariableArray:
+    """Trace one ActivationLayer: relu (or identity), then the cast to its result type."""
+    if layer.activation == "relu":
+        x = x.relu()
+    return requantize(x, input_format.frac, layer.output_format)
+
+
+def layer(item: Layer, x: FixedVariableArray, input_format: FixedFormat) -> FixedVariableArray:
+    """Trace any layer of a FixedPointModel."""
+    if isinstance(item, ActivationLayer):
+        return activation(item, x, input_format)
+    return dense(item, x, input_format)
 
 
 def lookup(spec: ScoreSpec, logvar: list) -> list:
@@ -143,6 +217,9 @@ class _Ops:
 
     def lookup(self, spec: ScoreSpec, logvar: list) -> list:
         return lookup(spec, logvar)
+
+    def cast(self, value, frac_in: int, fmt: FixedFormat):
+        return requantize(value, frac_in, fmt)
 
 
 def score_terms(
@@ -226,7 +303,7 @@ class TracedModel:
 
         ``thresholds``: score-format threshold codes per event (required with ``with_trigger``).
         """
-        fmt = self.model.input_format
+        fmt = self.model.raw_format
         values = np.asarray(codes, dtype=np.int64).astype(np.float64) * 2.0**-fmt.frac
         if self.with_trigger:
             if thresholds is None:
@@ -259,13 +336,15 @@ def trace_model(
     """
     solver_options = {} if hard_dc is None else {"hard_dc": hard_dc}
     n = model.n_inputs
-    formats = [kif(model.input_format)] * n + ([kif(model.score.output_format)] if with_trigger else [])
+    formats = [kif(model.raw_format)] * n + ([kif(model.score.output_format)] if with_trigger else [])
     k, i, f = (np.array(column) for column in zip(*formats, strict=True))
     inp = FixedVariableArrayInput((len(formats),), hwconf=hwconf, solver_options=solver_options)
     quantized = inp.quantize(k, i, f, overflow_mode="WRAP", round_mode="TRN")
     x = quantized[:n]
-    for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
-        x = dense(layer, x, fmt)
+    if model.input_scaling is not None:
+        x = scale_inputs(x, model.input_scaling, model.input_format)
+    for item, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
+        x = layer(item, x, fmt)
     mu = x[: model.latent]
     logvar = x[model.latent :] if model.has_logvar else None
     terms, scale = score_terms(model.score, mu, logvar, dsp_cutoff=latency_cutoff)

@@ -97,6 +97,9 @@ class TraceOps(Protocol):
     def lookup(self, spec: ScoreSpec, logvar: list[Any]) -> list[Any]:
         """``spec.lut[index(lv)]`` (values, ``lut_format`` lsb) of each traced logvar."""
 
+    def cast(self, value: Any, frac_in: int, fmt: FixedFormat) -> Any:
+        """``fmt.requantize`` of a traced value with ``frac_in`` fraction bits (its rounding, then overflow)."""
+
 
 class Score(ABC):
     """One anomaly score kind, defined for float, golden, RTL and HLS evaluation (see the module doc)."""
@@ -141,9 +144,12 @@ class Score(ABC):
         """C++ body of ``template <class data_T> static accum_t term(data_T mu_v, data_T lv_v)``.
 
         ``mu_v`` / ``lv_v`` are one dimension's encoder outputs in the latent ap_fixed type; the body returns
-        that dimension's integer term (an ``accum_t``, the unsigned output word). Constants ``mu_width``
-        (latent width) and ``accum_t`` are in scope.
+        that dimension's term as an ``accum_t`` (:meth:`hls_accum_type`), which the layer sums in ``accum_t``.
         """
+
+    def hls_accum_type(self, spec: ScoreSpec) -> str:
+        """C++ type the HLS layer sums the terms in: by default the unsigned output word (integer codes)."""
+        return f"ap_uint<{spec.output_format.width}>"
 
     def check_inputs(self, spec: ScoreSpec, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray | None:
         """Validate code shapes; returns logvar as int64 (or None when the score does not read it)."""
