@@ -146,6 +146,22 @@ def test_hls4ml_08_project_equals_its_own_cpp(project08, header, tmp_path):
     assert stage["ok"] and stage["generation"] == "0.x"
 
 
+def test_08_and_13_projects_of_one_model_import_to_the_same_fixed_point_model(project08, run13, header, tmp_path):
+    """The two generations' projects of one QKeras model describe one trigger: the same integer weights, formats
+    and score, hence the same golden model and the same generated RTL (verified once, for either)."""
+    out = tmp_path / "awkward08_same"
+    assert import_project(project08, out, header, "--check", "0") == 0
+    models = []
+    for path in (out, run13):
+        run = open_run(path)
+        models.append(hls4ml_source_model(run.dir, load_source(run.dir), "mu2"))
+    described = [{k: v for k, v in m.to_json_dict().items() if k not in ("name", "metadata")} for m in models]
+    assert described[0] == described[1]
+    arrays = [m.arrays() for m in models]
+    assert arrays[0].keys() == arrays[1].keys()
+    assert all(np.array_equal(arrays[0][k], arrays[1][k]) for k in arrays[0])
+
+
 @needs_08
 def test_an_08_project_with_13_templates_is_refused(project08, header, tmp_path):
     import hls4ml
