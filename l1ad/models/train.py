@@ -522,21 +522,25 @@ def train_student(
         return trained.input_format.to_model_input(events), target, (weights / weights.mean()).astype(np.float32)
 
     xy_train, xy_val = data(train), data(val)
+
+    def fit(model: Any, optimizer: Any, epochs: int, callbacks: list) -> list[float]:
+        """Weighted MSE regression of the mapped target; the per-epoch validation losses."""
+        model.compile(optimizer=optimizer, loss="mse", weighted_metrics=[])
+        x, y, w = xy_train
+        hist = model.fit(
+            x, y, sample_weight=w, validation_data=xy_val, epochs=epochs, batch_size=cfg.batch_size, shuffle=True,
+            callbacks=callbacks, verbose=0,
+        )  # fmt: skip
+        return [float(v) for v in hist.history["val_loss"]]
+
     history: dict[str, list[float]] = {}
     float_student = builders.build_student(cfg, False)
-    float_student.compile(optimizer=adam(cfg.learning_rate, cfg.clipnorm), loss="mse", weighted_metrics=[])
-    hist = float_student.fit(
-        xy_train[0],
-        xy_train[1],
-        sample_weight=xy_train[2],
-        validation_data=xy_val,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        callbacks=[_TqdmEpochs.make(cfg.epochs, "float student", progress), *_schedule_callbacks(cfg)],
-        verbose=0,
+    history["float_student"] = fit(
+        float_student,
+        adam(cfg.learning_rate, cfg.clipnorm),
+        cfg.epochs,
+        [_TqdmEpochs.make(cfg.epochs, "float student", progress), *_schedule_callbacks(cfg)],
     )
-    history["float_student"] = [float(v) for v in hist.history["val_loss"]]
     student = builders.build_student(cfg, True)
     copy_weights(float_student, student)
     model, callbacks = student, [_TqdmEpochs.make(cfg.quantized_epochs, "QAT student", progress)]
@@ -545,19 +549,7 @@ def train_student(
 
         model, _, prune_callbacks = pruning.wrap(student, None, scfg.prune, cfg, n_train=len(xy_train[0]))
         callbacks += prune_callbacks
-    model.compile(optimizer=keras.optimizers.Adam(cfg.quantized_learning_rate), loss="mse", weighted_metrics=[])
-    hist = model.fit(
-        xy_train[0],
-        xy_train[1],
-        sample_weight=xy_train[2],
-        validation_data=xy_val,
-        epochs=cfg.quantized_epochs,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=0,
-    )
-    history["student"] = [float(v) for v in hist.history["val_loss"]]
+    history["student"] = fit(model, keras.optimizers.Adam(cfg.quantized_learning_rate), cfg.quantized_epochs, callbacks)
     if scfg.prune > 0:
         from l1ad.models import pruning
 
