@@ -37,6 +37,27 @@ def test_generate_small_sample_and_resume(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))
 
 
+def test_merge_concatenates_filters_labels_and_checks_columns(tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    rng = np.random.default_rng(1)
+    xa, xb = rng.uniform(1, 2, (5, 11)), rng.uniform(1, 2, (3, 11))
+    resonant._write(a, xa, np.array([0, 1, 0, 0, 1]), {"seed": 1})
+    resonant._write(b, xb, np.zeros(3, int), {"seed": 2})
+    assert resonant.merge([a, b], tmp_path / "ab.h5") == (6, 2)
+    x, y, _ = resonant.read_benchmark(tmp_path / "ab.h5")
+    assert np.array_equal(x, np.concatenate([xa, xb])) and list(y) == [0, 1, 0, 0, 1, 0, 0, 0]
+    assert resonant.merge([a, b], tmp_path / "qcd.h5", np.float32, label=0) == (6, 0)
+    x32, _, _ = resonant.read_benchmark(tmp_path / "qcd.h5")
+    assert x32.dtype == np.float32 and np.array_equal(x32, np.concatenate([xa[[0, 2, 3]], xb]).astype(np.float32))
+    with h5py.File(b, "a") as f:
+        f.attrs["columns"] = '["mjj", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]'
+    with pytest.raises(ValueError, match="columns"):
+        resonant.merge([a, b], tmp_path / "bad.h5")
+    assert not (tmp_path / "bad.h5").exists()
+    with pytest.raises(ValueError, match="no input"):
+        resonant.merge([], tmp_path / "none.h5")
+
+
 def test_read_benchmark_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         resonant.read_benchmark(tmp_path / "nope.h5")

@@ -28,6 +28,7 @@ from l1ad.registry import Registry
 
 __all__ = [
     "SearchConfig",
+    "Sample",
     "Dataset",
     "Method",
     "inclusive",
@@ -71,13 +72,29 @@ class SearchConfig:
 
 
 @dataclass
+class Sample:
+    """Events outside the data: features (N, D), resonant variable (N,), optional event weights (N,)."""
+
+    x: np.ndarray
+    m: np.ndarray
+    weights: np.ndarray | None = None
+
+
+@dataclass
 class Dataset:
-    """Events to search: features (N, D), resonant variable (N,), optional truth (N,) bool (True = signal)."""
+    """Events to search: features (N, D), resonant variable (N,), optional truth (N,) bool (True = signal).
+
+    ``reference`` is background independent of the data (the idealized detector's and the closure test's
+    truth, never seen by a weakly supervised method); ``simulation`` is simulated background for
+    simulation-assisted methods (SALAD-style), which may differ from the data's background.
+    """
 
     x: np.ndarray
     m: np.ndarray
     truth: np.ndarray | None = None
     proxies: dict[str, np.ndarray] = field(default_factory=dict)  # proxy-signal features for QUAK
+    reference: Sample | None = None
+    simulation: Sample | None = None
 
 
 def _sic_in_sr(data: Dataset, scores: np.ndarray, cfg: SearchConfig) -> float:
@@ -254,6 +271,7 @@ def scan_windows(
 # ---- the registry of search methods ---------------------------------------------------------------------
 Scorer = Callable[[Dataset, SearchConfig], np.ndarray]
 Hunter = Callable[[Dataset, SearchConfig, np.ndarray | None], dict]
+BackgroundModel = Callable[[Dataset, SearchConfig], Sample]
 
 
 @dataclass(frozen=True)
@@ -262,7 +280,9 @@ class Method:
 
     ``scores`` is None for a method without selection (the inclusive fit); ``window_dependent`` False means
     the scores do not depend on the signal region and are computed once per scan; ``uses_tensorflow`` asks
-    the caller to limit TensorFlow's threads.
+    the caller to limit TensorFlow's threads. ``background_model`` (methods that model the signal region's
+    background: CATHODE-style, ANODE, CURTAINS-style, SALAD-style) gives that model as a (weighted) sample of
+    signal-region events, for the closure test against true background.
     """
 
     name: str
@@ -271,6 +291,7 @@ class Method:
     hunt: Hunter
     window_dependent: bool = True
     uses_tensorflow: bool = False
+    background_model: BackgroundModel | None = None
 
 
 _METHODS: Registry[Method] = Registry("search method")
