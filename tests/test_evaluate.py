@@ -98,6 +98,11 @@ def test_evaluate_end_to_end(tiny, capsys):
     assert scores["kl (quantized)"]["Ato4l"]["tpr@0.01"] is not None
     assert scores["kl (quantized)"]["Ato4l"]["tpr@0.001"] is None
     assert result["best_baseline"]["auc"] in baselines.BASELINES
+    # the quantized/float ratio comes with the signal events the float score keeps
+    n_sig = result["signals"]["Ato4l"]["events"]
+    kept = result["quantized_over_float_events"]["kl"]["Ato4l"]["tpr@0.01"]
+    assert kept == pytest.approx(scores["kl (float)"]["Ato4l"]["tpr@0.01"] * n_sig)
+    assert "(n = signal events the float score keeps" in printed
     assert (out / "evaluation.md").read_text().startswith("**AUC**")
     assert json.loads((run / "evaluation.json").read_text())["scores"]["kl (quantized)"]["Ato4l"]["auc"] > 0
     # the quantized score is the golden trigger's value

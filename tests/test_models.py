@@ -133,6 +133,10 @@ def test_config_validation_and_yaml(tmp_path):
         ModelConfig(model="gan")
     with pytest.raises(ValueError, match="beta"):
         ModelConfig(beta=2.0)
+    with pytest.raises(ValueError, match="student_jet_occupancy"):
+        ModelConfig(student_jet_occupancy=-1.0)
+    with pytest.raises(ValueError, match="student_lepton_density"):
+        ModelConfig(student_lepton_density="joint")
     path = tmp_path / "cfg.yaml"
     path.write_text("model: dnn-ae\nhidden: [24, 12]\nlatent: 2\n")
     cfg = ModelConfig.load(path)
@@ -364,7 +368,7 @@ def test_occupancy_density_ranks_rare_patterns_higher():
     from synthetic_events import background
 
     events = background(2000, seed=3)
-    dens = augment.OccupancyDensity.fit(events)
+    dens = augment.OccupancyDensity.fit(events, lepton_model="pattern")
     ne, nm, nj = augment.multiplicities(events)
     common = int(np.argmax((ne == np.bincount(ne).argmax()) & (nm == np.bincount(nm).argmax())))
     rare = events[common : common + 1].copy()
@@ -372,3 +376,37 @@ def test_occupancy_density_ranks_rare_patterns_higher():
     rare[0, 1:5, 3] = 2
     assert dens(rare)[0] > dens(events[common : common + 1])[0] + 2.0
     assert augment.OccupancyDensity.from_dict(dens.to_dict())(events).tolist() == dens(events).tolist()
+
+
+def test_lepton_count_density_extrapolates_a_geometric_tail():
+    # 1000 events with one lepton, 100 with two, 10 with three, 1 with four: the last bin with >= 10 events is 3
+    n_lep = np.repeat([1, 2, 3, 4], [1000, 100, 10, 1])
+    nll = augment.lepton_count_density(n_lep, np.ones(n_lep.size))
+    total = n_lep.size + 0.5 * 9
+    assert nll[2] == pytest.approx(-np.log(100.5 / total)) and nll[3] == pytest.approx(-np.log(10.5 / total))
+    step = nll[3] - nll[2]
+    assert nll[4] == pytest.approx(nll[3] + step) and nll[8] == pytest.approx(nll[3] + 5 * step)
+    assert np.all(np.diff(nll[1:]) > 0)  # each further lepton is rarer, also where the background has none
+    # too few filled bins to estimate a tail: the counts alone
+    flat = augment.lepton_count_density(np.ones(50, int), np.ones(50))
+    assert flat[5] == pytest.approx(-np.log(0.5 / (50 + 4.5)))
+
+
+def test_occupancy_density_count_model_orders_by_lepton_count():
+    from synthetic_events import background
+
+    events = background(3000, seed=4)
+    dens = augment.OccupancyDensity.fit(events, lepton_model="count")
+    assert dens.lepton_model == "count" and len(dens.lepton) == 9
+    ne, nm, _ = augment.multiplicities(events)
+    lepton, jet = dens.terms(events)
+    assert np.array_equal(lepton, np.asarray(dens.lepton)[ne + nm])
+    assert np.allclose(dens(events, jet_weight=2.0), lepton + 2.0 * jet)
+    assert np.array_equal(dens(events), lepton + jet)
+    back = augment.OccupancyDensity.from_dict(dens.to_dict())
+    assert back == dens and back(events).tolist() == dens(events).tolist()
+    old = dens.to_dict() | {"lepton": augment.OccupancyDensity.fit(events, lepton_model="pattern").lepton}
+    del old["lepton_model"]  # a run written before the count model: read as the pattern table
+    assert augment.OccupancyDensity.from_dict(old).lepton_model == "pattern"
+    with pytest.raises(ValueError, match="lepton_model"):
+        augment.OccupancyDensity.fit(events, lepton_model="joint")

@@ -231,9 +231,9 @@ def test_student_is_the_runs_trigger_score_and_extracts_bit_exactly(run_dir, fil
     assert extract(run, "kl").latent == run.config.latent  # the VAE's scores still come from its encoder
     info = run.student_info
     assert info["teacher_score"] == "kl" and info["scale"] > 0
-    assert (
-        info["occupancy"] == ModelConfig().student_occupancy and len(info["density"]["lepton"]) == 5
-    )  # -log p(n_e, n_mu) table
+    assert info["occupancy"] == ModelConfig().student_occupancy
+    assert info["jet_occupancy"] == ModelConfig().student_jet_occupancy
+    assert info["density"]["lepton_model"] == "pattern" and len(info["density"]["lepton"]) == 5  # (n_e, n_mu)
 
 
 def test_verify_checks_each_network_that_computes_a_checked_score(run_dir):

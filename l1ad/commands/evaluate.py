@@ -61,11 +61,17 @@ def run(args: argparse.Namespace) -> int:
     )
     print(format_table(result["scores"], list(result["signals"]), args.fpr))
     for kind, per_signal in result["quantized_over_float"].items():
+        events = result["quantized_over_float_events"][kind]
         cells = [
-            f"{sig} " + "/".join("-" if r is None else f"{r:.2f}" for r in ratios.values())
+            f"{sig} "
+            + "/".join(
+                ("-" if r is None else f"{r:.2f}") + ("" if (n := events[sig][key]) is None else f" (n={n:.0f})")
+                for key, r in ratios.items()
+            )
             for sig, ratios in per_signal.items()
         ]
         print(f"quantized/float TPR of {kind} at FPR {', '.join(f'{f:g}' for f in args.fpr)}: " + "; ".join(cells))
+    print(f"(n = signal events the float score keeps; a ratio is resolved where n >= {result['ratio_min_events']})")
     for key, name in result["best_baseline"].items():
         print(f"best baseline by mean {key} over the signals: {name}")
     print(f"evaluate: {result['seconds']} s; wrote {args.out / 'evaluation.json'} and {args.out / 'evaluation.md'}")

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from l1ad.models.augment import LEPTON_MODELS
+
 MODEL_KINDS = ("dnn-vae", "dnn-ae", "cnn-vae", "cnn-ae")
 QUANTIZATION_MODES = ("qat", "ptq")
 TARGETS = ("standardized", "input")
@@ -47,8 +49,10 @@ class ModelConfig:
 
     The teacher-student regressor (``student``): a quantized 57 -> ``student_hidden`` -> 1 network trained to
     regress the float VAE's ``log(student_target score)`` + ``student_occupancy`` x the background's
-    -log p(n_egamma, n_muon) - log p(n_jet) (:class:`l1ad.models.augment.OccupancyDensity`: the per-feature
-    VAE does not see two electrons + two muons as rare, the multiplicity density does), mapped linearly so that
+    -log p(n_egamma, n_muon) + ``student_jet_occupancy`` x -log p(n_jet)
+    (:class:`l1ad.models.augment.OccupancyDensity`: the per-feature VAE does not see two electrons + two muons
+    as rare, the multiplicity density does; ``student_lepton_density: count`` uses the total lepton count
+    instead, measured there), mapped linearly so that
     the background median is 0 and its 1 - 1e-4 quantile is 5 (the output saturates at 8, beyond every
     background event of the training set), on the background and ``student_augment`` x as many augmented
     events. Its single output is the trigger score. It has its own quantization (``student_*``; hidden
@@ -99,7 +103,9 @@ class ModelConfig:
     student: bool = True  # DNN VAE with a float model only (ignored otherwise)
     student_hidden: tuple[int, ...] = (32, 16)
     student_target: str = "kl"  # float teacher score regressed (log): kl | rz | mu2 | mse
-    student_occupancy: float = 4.0  # + this x -log p(object-multiplicity pattern) in the target
+    student_occupancy: float = 4.0  # + this x -log p(leptons) in the target
+    student_jet_occupancy: float = 4.0  # + this x -log p(n_jet) in the target
+    student_lepton_density: str = "pattern"  # lepton term: (n_e, n_mu) pattern | total lepton count ("count")
     student_augment: float = 1.0  # augmented events (x training events) in the student's training set
     student_tail: float = 0.0  # regression event weights ~ exp(student_tail x max(target, 0))
     student_weight_bits: int = 4
@@ -158,8 +164,13 @@ class ModelConfig:
             )
         if self.student_target not in STUDENT_TARGETS:
             raise ValueError(f"student_target must be one of {STUDENT_TARGETS}, got {self.student_target!r}")
-        if not self.student_occupancy >= 0.0:
-            raise ValueError(f"student_occupancy must be >= 0, got {self.student_occupancy}")
+        for name in ("student_occupancy", "student_jet_occupancy"):
+            if not getattr(self, name) >= 0.0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.student_lepton_density not in LEPTON_MODELS:
+            raise ValueError(
+                f"student_lepton_density must be one of {LEPTON_MODELS}, got {self.student_lepton_density!r}"
+            )
         for name in ("prune", "student_prune"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} (target sparsity) must be in [0, 1), got {getattr(self, name)}")

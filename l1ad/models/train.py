@@ -304,7 +304,8 @@ def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Any) -> list[np.nda
 @dataclasses.dataclass
 class StudentInfo:
     """How the teacher-student regressor's target was made: ``(log(teacher score + eps) + occupancy x
-    -log p(pattern) - center) / scale``, clipped to +-``clip`` (the student output range)."""
+    -log p(leptons) + jet_occupancy x -log p(n_jet) - center) / scale``, clipped to +-``clip`` (the student
+    output range). ``jet_occupancy`` None (runs written before it existed): the same as ``occupancy``."""
 
     teacher_score: str
     eps: float
@@ -313,6 +314,7 @@ class StudentInfo:
     scale: float
     clip: float
     density: augment.OccupancyDensity | None = None
+    jet_occupancy: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -480,10 +482,12 @@ def teacher_scores(trained: TrainedModels, particles: np.ndarray) -> dict[str, n
 
 
 def student_raw_target(trained: TrainedModels, info: StudentInfo, particles: np.ndarray) -> np.ndarray:
-    """log(teacher score + eps) [+ occupancy x -log p(multiplicity pattern)] of events (before the mapping)."""
+    """log(teacher score + eps) [+ the weighted multiplicity terms] of events (before the mapping)."""
     raw = np.log(teacher_scores(trained, particles)[info.teacher_score] + info.eps)
-    if info.occupancy > 0 and info.density is not None:
-        raw = raw + info.occupancy * info.density(particles)
+    if info.density is not None:
+        lepton, jet = info.density.terms(particles)
+        jet_weight = info.occupancy if info.jet_occupancy is None else info.jet_occupancy
+        raw = raw + info.occupancy * lepton + jet_weight * jet
     return raw
 
 
@@ -504,9 +508,23 @@ def train_student(
     keras = keras_compat.keras()
     cfg = trained.config
     scfg = builders.student_config(cfg)
-    density = augment.OccupancyDensity.fit(train, train_weights) if cfg.student_occupancy > 0 else None
+    uses_density = cfg.student_occupancy > 0 or cfg.student_jet_occupancy > 0
+    density = (
+        augment.OccupancyDensity.fit(train, train_weights, lepton_model=cfg.student_lepton_density)
+        if uses_density
+        else None
+    )
     out_max = 2.0**cfg.student_output_integer
-    info = StudentInfo(cfg.student_target, STUDENT_EPS, cfg.student_occupancy, 0.0, 1.0, 0.99 * out_max, density)
+    info = StudentInfo(
+        cfg.student_target,
+        STUDENT_EPS,
+        cfg.student_occupancy,
+        0.0,
+        1.0,
+        0.99 * out_max,
+        density,
+        cfg.student_jet_occupancy,
+    )
     raw = student_raw_target(trained, info, train)
     info.center = float(np.median(raw))
     spread = float(np.quantile(raw, 1.0 - 1e-4)) - info.center

@@ -31,6 +31,9 @@ __all__ = ["evaluate", "read_events", "model_scores", "QUANTIZED", "FLOAT"]
 QUANTIZED = "{} (quantized)"
 FLOAT = "{} (float)"
 SUPERVISED = "supervised BDT"
+#: A quantized/float TPR ratio is resolved where the float score keeps at least this many signal events (a
+#: relative statistical error of the ratio of about 10 % or less); below, it is reported but not judged.
+RATIO_MIN_EVENTS = 100
 
 
 def read_events(files: Sequence[Path], what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +157,16 @@ def evaluate(
         for kind in kinds
         if FLOAT.format(kind) in summary_scores
     }
+    ratio_events = {
+        kind: {
+            sig: {
+                key: _events(summary_scores[FLOAT.format(kind)][sig].get(key), len(sig_events[sig][0]))
+                for key in [f"tpr@{f:g}" for f in fprs]
+            }
+            for sig in names
+        }
+        for kind in ratios
+    }
     best = {
         key: evaluation.best_baseline(summary_scores, list(BASELINES), key)
         for key in ["auc", *[f"tpr@{f:g}" for f in fprs]]
@@ -176,6 +189,8 @@ def evaluate(
         "supervised": supervised_result,
         "scores": summary_scores,
         "quantized_over_float": ratios,
+        "quantized_over_float_events": ratio_events,
+        "ratio_min_events": RATIO_MIN_EVENTS,
         "per_seed": per_seed,
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -183,6 +198,11 @@ def evaluate(
     write_text_atomic(out_dir / "evaluation.json", _json(result))
     write_text_atomic(out_dir / "evaluation.md", evaluation.format_table(summary_scores, names, fprs) + "\n")
     return result
+
+
+def _events(tpr: float | None, n_signal: int) -> float | None:
+    """Signal events a TPR keeps (the statistics a quantized/float ratio rests on)."""
+    return None if tpr is None else tpr * n_signal
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
