@@ -103,6 +103,11 @@ def test_evaluate_end_to_end(tiny, capsys):
     kept = result["quantized_over_float_events"]["kl"]["Ato4l"]["tpr@0.01"]
     assert kept == pytest.approx(scores["kl (float)"]["Ato4l"]["tpr@0.01"] * n_sig)
     assert "(n = signal events the float score keeps" in printed
+    interval = result["quantized_over_float_interval"]["kl"]["Ato4l"]["tpr@0.01"]
+    if kept >= result["ratio_min_events"]:  # resolved: an interval around the ratio
+        assert interval[0] <= interval[1]
+    else:
+        assert interval is None
     assert (out / "evaluation.md").read_text().startswith("**AUC**")
     assert json.loads((run / "evaluation.json").read_text())["scores"]["kl (quantized)"]["Ato4l"]["auc"] > 0
     # the quantized score is the golden trigger's value
@@ -149,3 +154,25 @@ def test_report_shows_the_benchmark(tiny):
         assert cli.main([*argv, "--fpr", "1e-2", "--no-supervised"]) == 0
     page = report(open_run(run)).read_text()
     assert "Physics benchmark" in page and "n_leptons" in page and "kl (quantized)" in page
+
+
+def test_ratio_interval_only_where_the_float_score_keeps_enough_signal():
+    from l1ad.analysis import evaluation as ev
+    from l1ad.pipeline import evaluation as pe
+
+    rng = np.random.default_rng(5)
+    b = rng.normal(0, 1, 20_000)
+    big, small = rng.normal(3, 1, 5_000), rng.normal(3, 1, 50)
+    noisy = b + rng.normal(0, 0.3, b.size)
+    bkg = ev.Sample({"kl (float)": b, "kl (quantized)": noisy}, np.ones(b.size))
+    sigs = {
+        "big": ev.Sample({"kl (float)": big, "kl (quantized)": big + rng.normal(0, 0.3, big.size)}, np.ones(big.size)),
+        "small": ev.Sample({"kl (float)": small, "kl (quantized)": small}, np.ones(small.size)),
+    }
+    out = pe._ratio_intervals(bkg, sigs, ["kl"], [1e-2, 1e-5])
+    lo, hi = out["kl"]["big"]["tpr@0.01"]
+    assert 0.5 < lo < hi < 1.5  # resolved: ~1,500 float-selected events
+    assert "tpr@0.01" not in out["kl"]["small"]  # ~20 events: not resolved
+    assert "tpr@1e-05" not in out["kl"]["big"]  # the background cannot resolve the FPR
+    assert pe._mean_interval([[0.9, 1.0], [0.8, 1.2]]) == pytest.approx([0.85, 1.1])
+    assert pe._mean_interval([[0.9, 1.0], None]) is None

@@ -61,18 +61,29 @@ def run(args: argparse.Namespace) -> int:
     )
     print(format_table(result["scores"], list(result["signals"]), args.fpr))
     for kind, per_signal in result["quantized_over_float"].items():
-        events = result["quantized_over_float_events"][kind]
         cells = [
             f"{sig} "
             + "/".join(
-                ("-" if r is None else f"{r:.2f}") + ("" if (n := events[sig][key]) is None else f" (n={n:.0f})")
+                _ratio_cell(r, result["quantized_over_float_interval"][kind][sig][key],
+                            result["quantized_over_float_events"][kind][sig][key])
                 for key, r in ratios.items()
             )
             for sig, ratios in per_signal.items()
-        ]
+        ]  # fmt: skip
         print(f"quantized/float TPR of {kind} at FPR {', '.join(f'{f:g}' for f in args.fpr)}: " + "; ".join(cells))
-    print(f"(n = signal events the float score keeps; a ratio is resolved where n >= {result['ratio_min_events']})")
+    print(
+        f"(n = signal events the float score keeps; a ratio is resolved where n >= {result['ratio_min_events']}, "
+        "then shown with its 68 % paired-bootstrap interval, seed mean)"
+    )
     for key, name in result["best_baseline"].items():
         print(f"best baseline by mean {key} over the signals: {name}")
     print(f"evaluate: {result['seconds']} s; wrote {args.out / 'evaluation.json'} and {args.out / 'evaluation.md'}")
     return 0
+
+
+def _ratio_cell(ratio: float | None, interval: list[float] | None, kept: float | None) -> str:
+    """``0.95 [0.91, 0.99] (n=5560)``: the ratio, its interval where resolved, the float-selected signal events."""
+    text = "-" if ratio is None else f"{ratio:.2f}"
+    if interval is not None:
+        text += f" [{interval[0]:.2f}, {interval[1]:.2f}]"
+    return text + ("" if kept is None else f" (n={kept:.0f})")

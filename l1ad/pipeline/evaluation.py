@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from l1ad.analysis import evaluation
+from l1ad.analysis import evaluation, metrics
 from l1ad.analysis.baselines import BASELINES, baseline_scores
 from l1ad.data import adc2021
 from l1ad.data.atomic import write_text_atomic
@@ -34,6 +34,8 @@ SUPERVISED = "supervised BDT"
 #: A quantized/float TPR ratio is resolved where the float score keeps at least this many signal events (a
 #: relative statistical error of the ratio of about 10 % or less); below, it is reported but not judged.
 RATIO_MIN_EVENTS = 100
+#: Paired-bootstrap resamplings for the interval of a resolved ratio.
+RATIO_BOOTSTRAPS = 100
 
 
 def read_events(files: Sequence[Path], what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -115,12 +117,14 @@ def evaluate(
     baseline_table = evaluation.score_table(bkg_base, sig_base, fprs)
 
     per_seed = []
+    seed_intervals: list[dict[str, dict[str, dict[str, list[float]]]]] = []
     for run in runs:
         say(f"scores of {run.path}")
         bkg = evaluation.Sample(model_scores(run, bkg_events, kinds), bkg_w)
         sigs = {n: evaluation.Sample(model_scores(run, ev, kinds), w) for n, (ev, w) in sig_events.items()}
         table = evaluation.score_table(bkg, sigs, fprs)
         per_seed.append(table)
+        seed_intervals.append(_ratio_intervals(bkg, sigs, kinds, fprs))
         write_text_atomic(run.dir.evaluation_json, _json({"scores": table, "baselines": baseline_table}))
     summary_scores = evaluation.mean_over_seeds(per_seed)
     summary_scores.update(evaluation.mean_over_seeds([baseline_table]))
@@ -167,6 +171,16 @@ def evaluate(
         }
         for kind in ratios
     }
+    ratio_intervals = {
+        kind: {
+            sig: {
+                key: _mean_interval([seed[kind][sig].get(key) for seed in seed_intervals])
+                for key in [f"tpr@{f:g}" for f in fprs]
+            }
+            for sig in names
+        }
+        for kind in ratios
+    }
     best = {
         key: evaluation.best_baseline(summary_scores, list(BASELINES), key)
         for key in ["auc", *[f"tpr@{f:g}" for f in fprs]]
@@ -190,6 +204,7 @@ def evaluate(
         "scores": summary_scores,
         "quantized_over_float": ratios,
         "quantized_over_float_events": ratio_events,
+        "quantized_over_float_interval": ratio_intervals,
         "ratio_min_events": RATIO_MIN_EVENTS,
         "per_seed": per_seed,
         "seconds": round(time.perf_counter() - t0, 1),
@@ -198,6 +213,40 @@ def evaluate(
     write_text_atomic(out_dir / "evaluation.json", _json(result))
     write_text_atomic(out_dir / "evaluation.md", evaluation.format_table(summary_scores, names, fprs) + "\n")
     return result
+
+
+def _ratio_intervals(
+    bkg: evaluation.Sample, sigs: dict[str, evaluation.Sample], kinds: Sequence[str], fprs: Sequence[float]
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """One seed's 68 % paired-bootstrap interval of the quantized/float TPR ratio, where the float score keeps
+    at least :data:`RATIO_MIN_EVENTS` signal events (elsewhere none: the ratio is not resolved)."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for kind in kinds:
+        q, f = QUANTIZED.format(kind), FLOAT.format(kind)
+        if f not in bkg.scores:
+            continue
+        out[kind] = {}
+        for name, sig in sigs.items():
+            out[kind][name] = {}
+            for fpr in fprs:
+                if fpr * bkg.n_events < evaluation.MIN_PASSING:
+                    continue
+                kept = metrics.tpr_at_fpr(bkg.scores[f], sig.scores[f], fpr, bkg.weights, sig.weights)[0]
+                if kept * sig.n_events < RATIO_MIN_EVENTS:
+                    continue
+                _, lo, hi = metrics.tpr_ratio(
+                    bkg.scores[f], sig.scores[f], bkg.scores[q], sig.scores[q], fpr, bkg.weights, sig.weights,
+                    n_boot=RATIO_BOOTSTRAPS,
+                )  # fmt: skip
+                out[kind][name][f"tpr@{fpr:g}"] = [lo, hi]
+    return out
+
+
+def _mean_interval(intervals: list[list[float] | None]) -> list[float] | None:
+    """Seed mean of the interval bounds (None unless every seed has one)."""
+    if not intervals or any(i is None for i in intervals):
+        return None
+    return [float(np.mean([i[0] for i in intervals if i])), float(np.mean([i[1] for i in intervals if i]))]
 
 
 def _events(tpr: float | None, n_signal: int) -> float | None:
