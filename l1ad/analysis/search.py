@@ -353,3 +353,6 @@ for _method in (
     ),
 ):
     register_method(_method)
+
+# methods defined in their own modules register themselves on import (they import this module)
+from l1ad.analysis import anode, curtains, disco, salad  # noqa: E402, F401
