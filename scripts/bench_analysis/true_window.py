@@ -76,7 +76,7 @@ def main() -> int:
             result.update(
                 {
                     "sim_distortion": dist,
-                    "auc_sr": metrics.auc(scores[in_sr & ~data.truth], scores[in_sr & data.truth]),
+                    "auc_sr": metrics.auc(scores[in_sr & ~data.truth], scores[in_sr & data.truth]) if n_s else None,
                     "wall_s": time.time() - t0,
                     "cpu_s": time.process_time() - c0,
                 }
