@@ -74,13 +74,13 @@ def test_methods_are_registered_with_background_models():
 def test_anode_ranks_planted_signal_and_models_sr_background():
     # measured: SR AUC 0.998, background-model distance 0.07 vs 0.33 for the pooled sidebands
     data, cfg = _dataset(), _cfg()
-    fit = anode.fit(data, cfg)
+    fit = anode.fit(data.x, data.m, WINDOW, cfg.seed, cfg.flow_max_events)
     assert fit.data.mean == pytest.approx(fit.background.mean)  # fine-tuned from the sideband flow
-    scores = anode.anode_scores(data, cfg, fit)
+    scores = anode.anode_scores(data.x, data.m, WINDOW, cfg.seed, model=fit)
     assert np.isfinite(scores).all()
     assert _sr_auc(data, scores) > 0.9
     truth_x = _true_sr_background()
-    model = anode.background_model(data, cfg, fit.background)
+    model = search.Sample(*anode.background_sample(data.x, data.m, WINDOW, cfg.seed, flow=fit.background))
     assert len(model.x) == int(((data.m >= 3300) & (data.m < 3700)).sum())
     assert _distance(model, truth_x) < 0.5 * _distance(_pooled_sidebands(data), truth_x)
 
@@ -89,7 +89,7 @@ def test_curtains_transport_ranks_planted_signal_and_models_sr_background():
     # measured: SR AUC 0.98, background-model distance 0.10 vs 0.33 for the pooled sidebands
     data, cfg = _dataset(), _cfg()
     moved, targets = curtains.transported_background(data.x, data.m, WINDOW, cfg.seed, cfg.flow_max_events)
-    scores = curtains.curtains_scores(data, cfg, moved)
+    scores = curtains.curtains_scores(data.x, data.m, WINDOW, cfg.n_folds, cfg.seed, cfg.classifier, moved=moved)
     assert _sr_auc(data, scores) > 0.9
     truth_x = _true_sr_background()
     model = search.Sample(moved, targets)
@@ -105,7 +105,7 @@ def test_salad_weights_correct_mismodelling_and_rank_signal():
     keep = rng.uniform(size=len(ms)) < 1.2 - (ms - 2800) / 1400 * 0.8
     sim = search.Sample(xs[keep], ms[keep])
     data, cfg = _dataset(simulation=sim), _cfg()
-    model = salad.background_model(data, cfg)
+    model = search.get_method("salad").background_model(data, cfg)
     assert model.weights is not None and (model.weights > 0).all()
     truth_x = _true_sr_background()
     unweighted = search.Sample(model.x, model.m)
@@ -117,28 +117,33 @@ def test_salad_weights_correct_mismodelling_and_rank_signal():
     # the weights carry the data/simulation yield: they predict the SR background count (~ 16000 * 400 / 1400)
     n_bkg_sr = int(((data.m >= 3300) & (data.m < 3700) & ~data.truth).sum())
     assert model.weights.sum() == pytest.approx(n_bkg_sr, rel=0.1)
-    scores = salad.salad_scores(data, cfg)
+    scores = search.get_method("salad").scores(data, cfg)
     assert _sr_auc(data, scores) > 0.8
 
 
 def test_bad_inputs_raise_clear_errors():
     data, cfg = _dataset(n=2000, n_sig=20), _cfg()
+    salad_method = search.get_method("salad")
     with pytest.raises(ValueError, match="simulation is missing"):
-        salad.salad_scores(data, cfg)
+        salad_method.scores(data, cfg)
     with pytest.raises(ValueError, match="simulation is missing"):
-        salad.background_model(data, cfg)
+        salad_method.background_model(data, cfg)
+    with pytest.raises(ValueError, match="simulation is missing"):
+        salad.check_simulation(None, 2)
     rng = np.random.default_rng(0)
     m = np.concatenate([rng.uniform(3300, 3700, 1000), rng.uniform(2800, 3300, 10)])
-    few_sb = search.Dataset(rng.normal(size=(len(m), 2)), m, simulation=search.Sample(rng.normal(size=(5, 2)), m[:5]))
+    x = rng.normal(size=(len(m), 2))
+    few_sb = search.Dataset(x, m, simulation=search.Sample(rng.normal(size=(5, 2)), m[:5]))
     with pytest.raises(ValueError, match="only 10 sideband events"):
-        anode.anode_scores(few_sb, cfg)
+        anode.anode_scores(x, m, WINDOW)
     with pytest.raises(ValueError, match="only 10 sideband events"):
-        curtains.curtains_scores(few_sb, cfg)
-    with pytest.raises(ValueError, match="sideband"):
-        salad.salad_scores(few_sb, cfg)
+        curtains.curtains_scores(x, m, WINDOW)
+    for name in ("anode", "curtains", "salad"):
+        with pytest.raises(ValueError, match="sideband"):
+            search.get_method(name).scores(few_sb, cfg)
     wrong_dim = search.Dataset(data.x, data.m, simulation=search.Sample(rng.normal(size=(100, 3)), data.m[:100]))
     with pytest.raises(ValueError, match="simulation features"):
-        salad.salad_scores(wrong_dim, cfg)
+        salad_method.scores(wrong_dim, cfg)
 
 
 def test_transport_is_invertible_and_identity_at_the_same_mass():

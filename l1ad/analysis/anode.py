@@ -23,17 +23,17 @@ signal events (S/B 0.50 % in the SR) max SIC 1.0 (SR AUC 0.57), local Z 1.0 of t
 shared core; with 2500 (S/B 2.0 %) SIC 3.4, AUC 0.82, Z 11; null (no signal) Z 0.7. The likelihood ratio of two
 flow fits is too noisy for S/B of a few per mille here (the CATHODE-style classifier: SIC 7.7 at 0.50 %).
 
-``background_model``: one sample of the sideband flow at each SR event's m (the interpolated background the
-ratio is taken against), for the closure test.
+:func:`background_sample` (the registered method's ``background_model``): one sample of the sideband flow at
+each SR event's m (the interpolated background the ratio is taken against), for the closure test.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from l1ad.analysis import cwola, density, search
+from l1ad.analysis import cwola, density
 
-__all__ = ["AnodeFit", "fit", "fine_tune", "log_ratio", "anode_scores", "background_model", "MIN_EVENTS"]
+__all__ = ["AnodeFit", "fit", "fit_background", "fine_tune", "anode_scores", "background_sample", "MIN_EVENTS"]
 
 MIN_EVENTS = 50  # fewest events a flow is fit on (sidebands and signal region each)
 SR_MAX_EVENTS = 100_000  # SR events the data density is fine-tuned on (a random subsample beyond)
@@ -59,8 +59,8 @@ class AnodeFit:
         return self.data.log_prob(x, mc) - self.background.log_prob(x, mc)
 
 
-def _regions(data: search.Dataset, window: cwola.Window) -> tuple[np.ndarray, np.ndarray]:
-    in_win, label = cwola.window_labels(data.m, window)
+def _regions(m: np.ndarray, window: cwola.Window) -> tuple[np.ndarray, np.ndarray]:
+    in_win, label = cwola.window_labels(m, window)
     in_sr, in_sb = in_win & (label == 1), in_win & (label == 0)
     for name, mask in (("sideband", in_sb), ("signal-region", in_sr)):
         if mask.sum() < MIN_EVENTS:
@@ -68,10 +68,17 @@ def _regions(data: search.Dataset, window: cwola.Window) -> tuple[np.ndarray, np
     return in_sr, in_sb
 
 
-def fit_background(data: search.Dataset, cfg: search.SearchConfig) -> density.ConditionalFlow:
+def _arrays(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64).reshape(-1)
+
+
+def fit_background(
+    x: np.ndarray, m: np.ndarray, window: cwola.Window, seed: int = 0, max_events: int | None = 30_000
+) -> density.ConditionalFlow:
     """The sideband flow p_bkg(x | m) (the same fit as the CATHODE-style method's)."""
-    _, in_sb = _regions(data, cfg.window)
-    return density.fit_flow(data.x[in_sb], data.m[in_sb], seed=cfg.seed, max_events=cfg.flow_max_events)
+    x, m = _arrays(x, m)
+    _, in_sb = _regions(m, window)
+    return density.fit_flow(x[in_sb], m[in_sb], seed=seed, max_events=max_events)
 
 
 def fine_tune(
@@ -135,56 +142,59 @@ def fine_tune(
     return flow
 
 
-def fit(data: search.Dataset, cfg: search.SearchConfig, warm_start: bool = True) -> AnodeFit:
+def fit(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: cwola.Window,
+    seed: int = 0,
+    max_events: int | None = 30_000,
+    warm_start: bool = True,
+) -> AnodeFit:
     """Both flows: background in the sidebands, data in the signal region (fine-tuned from the background
-    flow with ``warm_start``, else an independent fit on at most ``cfg.flow_max_events`` events)."""
-    in_sr, _ = _regions(data, cfg.window)
-    bkg = fit_background(data, cfg)
-    x_sr, m_sr = data.x[in_sr], data.m[in_sr]
+    flow with ``warm_start``, else an independent fit on at most ``max_events`` events)."""
+    x, m = _arrays(x, m)
+    in_sr, _ = _regions(m, window)
+    bkg = fit_background(x, m, window, seed, max_events)
+    x_sr, m_sr = x[in_sr], m[in_sr]
     if not warm_start:
-        return AnodeFit(
-            bkg, density.fit_flow(x_sr, m_sr, seed=cfg.seed + 1, max_events=cfg.flow_max_events), cfg.window
-        )
+        return AnodeFit(bkg, density.fit_flow(x_sr, m_sr, seed=seed + 1, max_events=max_events), window)
     if len(m_sr) > SR_MAX_EVENTS:
-        pick = np.random.default_rng(cfg.seed + 1).choice(len(m_sr), SR_MAX_EVENTS, replace=False)
+        pick = np.random.default_rng(seed + 1).choice(len(m_sr), SR_MAX_EVENTS, replace=False)
         x_sr, m_sr = x_sr[pick], m_sr[pick]
-    return AnodeFit(bkg, fine_tune(bkg, x_sr, m_sr, seed=cfg.seed + 1), cfg.window)
+    return AnodeFit(bkg, fine_tune(bkg, x_sr, m_sr, seed=seed + 1), window)
 
 
-def log_ratio(model: AnodeFit, x: np.ndarray, m: np.ndarray, seed: int = 0) -> np.ndarray:
-    """ANODE score log R(x | m) of events (outside the SR at masses drawn from the SR distribution)."""
-    return model.log_ratio(x, m, seed=seed)
-
-
-def anode_scores(data: search.Dataset, cfg: search.SearchConfig, model: AnodeFit | None = None) -> np.ndarray:
+def anode_scores(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: cwola.Window,
+    seed: int = 0,
+    max_events: int | None = 30_000,
+    model: AnodeFit | None = None,
+) -> np.ndarray:
     """log p_data / p_bkg of every event (``model``: an existing :func:`fit`); non-finite values (flow
     overflow) are set to the lowest finite one."""
-    scores = (model or fit(data, cfg)).log_ratio(data.x, data.m, seed=cfg.seed)
+    x, m = _arrays(x, m)
+    scores = (model or fit(x, m, window, seed, max_events)).log_ratio(x, m, seed=seed)
     bad = ~np.isfinite(scores)
     if bad.any():
         scores[bad] = np.nanmin(np.where(bad, np.nan, scores)) if (~bad).any() else 0.0
     return scores
 
 
-def background_model(
-    data: search.Dataset, cfg: search.SearchConfig, flow: density.ConditionalFlow | None = None
-) -> search.Sample:
-    """One sideband-flow sample at each SR event's m (``flow``: an existing sideband fit)."""
-    in_sr, _ = _regions(data, cfg.window)
-    flow = flow or fit_background(data, cfg)
-    m_sr = data.m[in_sr]
-    x = flow.sample(m_sr, np.random.default_rng(cfg.seed))
-    ok = np.isfinite(x).all(axis=1)
-    return search.Sample(x[ok], m_sr[ok])
-
-
-search.register_method(
-    search.Method(
-        "anode",
-        "ANODE: log p_data(x|m) / p_bkg(x|m), flows fit in the signal region and in the sidebands",
-        anode_scores,
-        search._selected("anode"),
-        uses_tensorflow=True,
-        background_model=background_model,
-    )
-)
+def background_sample(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: cwola.Window,
+    seed: int = 0,
+    max_events: int | None = 30_000,
+    flow: density.ConditionalFlow | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(features, masses): one sideband-flow sample at each SR event's m (``flow``: an existing sideband fit)."""
+    x, m = _arrays(x, m)
+    in_sr, _ = _regions(m, window)
+    flow = flow or fit_background(x, m, window, seed, max_events)
+    m_sr = m[in_sr]
+    xs = flow.sample(m_sr, np.random.default_rng(seed))
+    ok = np.isfinite(xs).all(axis=1)
+    return xs[ok], m_sr[ok]

@@ -22,16 +22,17 @@ Measured (scripts/bench_analysis/true_window.py, 600k benchmark, SR 3.3-3.7 TeV,
 events (S/B 0.50 % in the SR): max SIC 6.3 (SR AUC 0.68), local Z 3.5 of the 1 % selection, 79 s; null Z 0.3
 (the CATHODE-style method on the same data: SIC 7.7, Z 3.1).
 
-``background_model``: the transported events (unit weights) at their target masses.
+The registered method's ``background_model``: the transported events (unit weights) at their target masses.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
-from l1ad.analysis import cwola, density, search
+from l1ad.analysis import cwola, density
 
-__all__ = ["transport", "transported_background", "curtains_scores", "background_model", "MIN_EVENTS"]
+__all__ = ["transport", "transported_background", "curtains_scores", "MIN_EVENTS"]
 
 MIN_EVENTS = 50
 
@@ -82,34 +83,28 @@ def transported_background(
     return moved[ok], targets[ok]
 
 
-def curtains_scores(data: search.Dataset, cfg: search.SearchConfig, moved: np.ndarray | None = None) -> np.ndarray:
+def curtains_scores(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: cwola.Window,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier: ClassifierMixin | None = None,
+    max_events: int | None = 30_000,
+    moved: np.ndarray | None = None,
+) -> np.ndarray:
     """Classifier output of every event: SR data vs transported SB events (out-of-fold in the SR); ``moved``:
     transported events from an earlier :func:`transported_background` (else computed)."""
-    in_sr, _ = _regions(data.m, cfg.window)
+    x = np.asarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64).reshape(-1)
+    in_sr, _ = _regions(m, window)
     if moved is None:
-        moved, _ = transported_background(data.x, data.m, cfg.window, cfg.seed, cfg.flow_max_events)
-    xs = np.concatenate([data.x[in_sr], moved])
-    ys = np.concatenate([np.ones(int(in_sr.sum())), np.zeros(len(moved))])
-    held, other = cwola.kfold_scores(xs, ys, cfg.n_folds, cfg.seed, cfg.classifier, data.x[~in_sr])
-    scores = np.empty(len(data.m))
-    scores[in_sr] = held[: int(in_sr.sum())]
+        moved, _ = transported_background(x, m, window, seed, max_events)
+    n_sr = int(in_sr.sum())
+    xs = np.concatenate([x[in_sr], moved])
+    ys = np.concatenate([np.ones(n_sr), np.zeros(len(moved))])
+    held, other = cwola.kfold_scores(xs, ys, n_folds, seed, classifier, x[~in_sr])
+    scores = np.empty(len(m))
+    scores[in_sr] = held[:n_sr]
     scores[~in_sr] = other
     return scores
-
-
-def background_model(data: search.Dataset, cfg: search.SearchConfig) -> search.Sample:
-    """The transported sideband events."""
-    moved, targets = transported_background(data.x, data.m, cfg.window, cfg.seed, cfg.flow_max_events)
-    return search.Sample(moved, targets)
-
-
-search.register_method(
-    search.Method(
-        "curtains",
-        "CURTAINS-style: sideband events transported into the signal region by the conditional flow, classified",
-        curtains_scores,
-        search._selected("curtains"),
-        uses_tensorflow=True,
-        background_model=background_model,
-    )
-)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from l1ad.analysis import cwola, quak, search
+from l1ad.analysis import cwola, quak
 
 __all__ = [
     "DEFAULT_LAMBDA",
@@ -239,18 +239,6 @@ def fit_disco_vae(
     return vae.fit_decorrelated(x, m, lam, seed=seed, **fit_kw)
 
 
-def disco_vae_scores(data: search.Dataset, cfg: search.SearchConfig) -> np.ndarray:
-    """Per-event loss of the DisCo VAE trained on all the data (window-independent, like the single model)."""
-    return fit_disco_vae(data.x, data.m, DEFAULT_LAMBDA, cfg.seed)(data.x)
-
-
-search.register_method(
-    search.Method(
-        "disco_vae",
-        "the single-model VAE trained with a distance-correlation penalty lambda dCor^2(score, m_jj)",
-        disco_vae_scores,
-        search._selected("disco_vae"),
-        window_dependent=False,
-        uses_tensorflow=True,
-    )
-)
+def disco_vae_scores(x: np.ndarray, m: np.ndarray, seed: int = 0, lam: float = DEFAULT_LAMBDA) -> np.ndarray:
+    """Per-event loss of the DisCo VAE trained on (a subsample of) all events (window-independent)."""
+    return fit_disco_vae(x, m, lam, seed)(x)

@@ -20,7 +20,7 @@ to 0.004 / 0.003 and predict the SR background yield to -2 % (perfect simulation
 noise there: distances 0.001-0.003 -> 0.001-0.008).
 
 ``Dataset.simulation`` is required (a ``ValueError`` says so otherwise); the truth of the data is never used.
-``background_model``: the SR simulation with the weights in ``Sample.weights``.
+The registered method's ``background_model``: the SR simulation with the weights in ``Sample.weights``.
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from l1ad.analysis import cwola, search
+from l1ad.analysis import cwola
 
 __all__ = [
     "SimWeights",
     "fit_weights",
     "weighted_kfold_scores",
+    "check_simulation",
+    "reweighted_simulation",
     "salad_scores",
-    "background_model",
     "MIN_EVENTS",
 ]
 
@@ -58,13 +59,15 @@ class SimWeights:
         return self.norm * p / (1 - p)
 
 
-def _check_simulation(data: search.Dataset) -> search.Sample:
-    sim = data.simulation
-    if sim is None:
+def check_simulation(simulation, n_features: int):
+    """The simulated background sample (an object with ``x``, ``m``, ``weights``), checked: a clear error when
+    it is missing or does not match the data's ``n_features``."""
+    if simulation is None:
         raise ValueError("SALAD needs simulated background: Dataset.simulation is missing")
-    if sim.x.ndim != 2 or sim.x.shape[1] != data.x.shape[1] or len(sim.x) != len(sim.m):
-        raise ValueError(f"simulation features {sim.x.shape} / masses {sim.m.shape} do not match data {data.x.shape}")
-    return sim
+    x, m = np.asarray(simulation.x), np.asarray(simulation.m)
+    if x.ndim != 2 or x.shape[1] != n_features or len(x) != len(m):
+        raise ValueError(f"simulation features {x.shape} / masses {m.shape} do not match {n_features} data features")
+    return simulation
 
 
 def _regions(m: np.ndarray, window: cwola.Window, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -146,43 +149,47 @@ def weighted_kfold_scores(
     return held, other
 
 
-def _sr_simulation(data: search.Dataset, cfg: search.SearchConfig) -> search.Sample:
-    """The reweighted SR simulation (weights: w(m, x) times the simulation's own weights)."""
-    sim = _check_simulation(data)
-    d_sr, d_sb = _regions(data.m, cfg.window, "data")
-    s_sr, s_sb = _regions(sim.m, cfg.window, "simulated")
-    sw = np.ones(len(sim.m)) if sim.weights is None else np.asarray(sim.weights, dtype=np.float64)
-    weights = fit_weights(data.x[d_sb], data.m[d_sb], sim.x[s_sb], sim.m[s_sb], cfg.seed, sim_weights=sw[s_sb])
-    return search.Sample(sim.x[s_sr], sim.m[s_sr], sw[s_sr] * weights(sim.x[s_sr], sim.m[s_sr]))
+def reweighted_simulation(
+    x: np.ndarray,
+    m: np.ndarray,
+    x_sim: np.ndarray,
+    m_sim: np.ndarray,
+    window: cwola.Window,
+    sim_weights: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, masses, weights) of the SR simulation reweighted by w(m, x) fit in the sidebands (times the
+    simulation's own ``sim_weights``); the weights sum to the predicted SR background yield."""
+    x, m = np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64).reshape(-1)
+    x_sim, m_sim = np.asarray(x_sim, dtype=np.float64), np.asarray(m_sim, dtype=np.float64).reshape(-1)
+    _, d_sb = _regions(m, window, "data")
+    s_sr, s_sb = _regions(m_sim, window, "simulated")
+    sw = np.ones(len(m_sim)) if sim_weights is None else np.asarray(sim_weights, dtype=np.float64)
+    weights = fit_weights(x[d_sb], m[d_sb], x_sim[s_sb], m_sim[s_sb], seed, sim_weights=sw[s_sb])
+    return x_sim[s_sr], m_sim[s_sr], sw[s_sr] * weights(x_sim[s_sr], m_sim[s_sr])
 
 
-def salad_scores(data: search.Dataset, cfg: search.SearchConfig) -> np.ndarray:
+def salad_scores(
+    x: np.ndarray,
+    m: np.ndarray,
+    x_sim: np.ndarray,
+    m_sim: np.ndarray,
+    window: cwola.Window,
+    sim_weights: np.ndarray | None = None,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier: ClassifierMixin | None = None,
+) -> np.ndarray:
     """Classifier output of every event: SR data vs reweighted SR simulation (out-of-fold in the SR)."""
-    ref = _sr_simulation(data, cfg)
-    assert ref.weights is not None
-    in_sr = _regions(data.m, cfg.window, "data")[0]
+    x, m = np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64).reshape(-1)
+    ref_x, _, ref_w = reweighted_simulation(x, m, x_sim, m_sim, window, sim_weights, seed)
+    in_sr = _regions(m, window, "data")[0]
     n_sr = int(in_sr.sum())
-    xs = np.concatenate([data.x[in_sr], ref.x])
-    ys = np.concatenate([np.ones(n_sr), np.zeros(len(ref.x))])
-    ws = np.concatenate([np.ones(n_sr), ref.weights])
-    held, other = weighted_kfold_scores(xs, ys, ws, cfg.n_folds, cfg.seed, cfg.classifier, data.x[~in_sr])
-    scores = np.empty(len(data.m))
+    xs = np.concatenate([x[in_sr], ref_x])
+    ys = np.concatenate([np.ones(n_sr), np.zeros(len(ref_x))])
+    ws = np.concatenate([np.ones(n_sr), ref_w])
+    held, other = weighted_kfold_scores(xs, ys, ws, n_folds, seed, classifier, x[~in_sr])
+    scores = np.empty(len(m))
     scores[in_sr] = held[:n_sr]
     scores[~in_sr] = other
     return scores
-
-
-def background_model(data: search.Dataset, cfg: search.SearchConfig) -> search.Sample:
-    """The SR simulation with the data/simulation weights (they sum to the predicted SR background yield)."""
-    return _sr_simulation(data, cfg)
-
-
-search.register_method(
-    search.Method(
-        "salad",
-        "SALAD-style: simulation reweighted to data in the sidebands (w(m, x)), SR data vs reweighted simulation",
-        salad_scores,
-        search._selected("salad"),
-        background_model=background_model,
-    )
-)
