@@ -80,7 +80,7 @@ def test_anode_ranks_planted_signal_and_models_sr_background():
     assert np.isfinite(scores).all()
     assert _sr_auc(data, scores) > 0.9
     truth_x = _true_sr_background()
-    model = search.Sample(*anode.background_sample(data.x, data.m, WINDOW, cfg.seed, flow=fit.background))
+    model = search.Sample(*anode.background_sample(data.x, data.m, WINDOW, cfg.seed, model=fit))
     assert len(model.x) == int(((data.m >= 3300) & (data.m < 3700)).sum())
     assert _distance(model, truth_x) < 0.5 * _distance(_pooled_sidebands(data), truth_x)
 

@@ -13,7 +13,9 @@
    only defined there): clipping them to the nearest SR edge made the selection efficiency jump at the edges,
    and a bump hunt then saw a local Z of 3.5 at the true mass with no signal selected (600k benchmark).
 
-Settings (from :class:`l1ad.analysis.search.SearchConfig`): the sideband flow has 4 MADE layers of (64, 64)
+Settings (from :class:`l1ad.analysis.search.SearchConfig`): the features are first mapped to standard normals by
+their sideband quantiles (``preprocess="quantile"``, as the CURTAINS-style method; the map's Jacobian cancels in
+the ratio; ``"none"`` fits the raw features); the sideband flow has 4 MADE layers of (64, 64)
 tanh units, Adam 1e-3, batch 256, early stopping (patience 10, 10 % validation), seed ``cfg.seed``, on at most
 ``cfg.flow_max_events`` events (30k by default); the SR fine-tune uses all SR events (at most
 ``SR_MAX_EVENTS``, 100k), seed ``cfg.seed + 1``.
@@ -30,20 +32,29 @@ each SR event's m (the interpolated background the ratio is taken against), for 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.preprocessing import QuantileTransformer
 
-from l1ad.analysis import cwola, density
+from l1ad.analysis import curtains, cwola, density
 
 __all__ = ["AnodeFit", "fit", "fit_background", "fine_tune", "anode_scores", "background_sample", "MIN_EVENTS"]
 
 MIN_EVENTS = 50  # fewest events a flow is fit on (sidebands and signal region each)
 SR_MAX_EVENTS = 100_000  # SR events the data density is fine-tuned on (a random subsample beyond)
+PREPROCESSORS = ("none", "quantile")
+PREPROCESS = "quantile"
 
 
 class AnodeFit:
     """The two conditional flows of ANODE and the signal region they refer to."""
 
-    def __init__(self, background: density.ConditionalFlow, data: density.ConditionalFlow, window: cwola.Window):
-        self.background, self.data, self.window = background, data, window
+    def __init__(
+        self,
+        background: density.ConditionalFlow,
+        data: density.ConditionalFlow,
+        window: cwola.Window,
+        transform: QuantileTransformer | None = None,
+    ):
+        self.background, self.data, self.window, self.transform = background, data, window, transform
 
     def log_ratio(self, x: np.ndarray, m: np.ndarray, m_sr: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
         """log p_data(x | m') - log p_bkg(x | m'): m' = m in the signal region, elsewhere a mass drawn from the
@@ -56,7 +67,8 @@ class AnodeFit:
             ref = m[in_sr] if m_sr is None else np.asarray(m_sr, dtype=np.float64)
             rng = np.random.default_rng(seed + 104729)
             mc[~in_sr] = density.sample_sr_masses(ref, int((~in_sr).sum()), w.sr_lo, w.sr_hi, rng)
-        return self.data.log_prob(x, mc) - self.background.log_prob(x, mc)
+        z = self.transform.transform(np.asarray(x, dtype=np.float64)) if self.transform is not None else x
+        return self.data.log_prob(z, mc) - self.background.log_prob(z, mc)  # the map's Jacobian cancels
 
 
 def _regions(m: np.ndarray, window: cwola.Window) -> tuple[np.ndarray, np.ndarray]:
@@ -149,19 +161,29 @@ def fit(
     seed: int = 0,
     max_events: int | None = 30_000,
     warm_start: bool = True,
+    preprocess: str = PREPROCESS,
 ) -> AnodeFit:
     """Both flows: background in the sidebands, data in the signal region (fine-tuned from the background
-    flow with ``warm_start``, else an independent fit on at most ``max_events`` events)."""
+    flow with ``warm_start``, else an independent fit on at most ``max_events`` events); with ``preprocess``
+    "quantile" both are fit to the features mapped to normals by their sideband quantiles."""
     x, m = _arrays(x, m)
-    in_sr, _ = _regions(m, window)
-    bkg = fit_background(x, m, window, seed, max_events)
-    x_sr, m_sr = x[in_sr], m[in_sr]
+    in_sr, in_sb = _regions(m, window)
+    qt = _transform(x[in_sb], seed, preprocess)
+    z = qt.transform(x) if qt is not None else x
+    bkg = fit_background(z, m, window, seed, max_events)
+    z_sr, m_sr = z[in_sr], m[in_sr]
     if not warm_start:
-        return AnodeFit(bkg, density.fit_flow(x_sr, m_sr, seed=seed + 1, max_events=max_events), window)
+        return AnodeFit(bkg, density.fit_flow(z_sr, m_sr, seed=seed + 1, max_events=max_events), window, qt)
     if len(m_sr) > SR_MAX_EVENTS:
         pick = np.random.default_rng(seed + 1).choice(len(m_sr), SR_MAX_EVENTS, replace=False)
-        x_sr, m_sr = x_sr[pick], m_sr[pick]
-    return AnodeFit(bkg, fine_tune(bkg, x_sr, m_sr, seed=seed + 1), window)
+        z_sr, m_sr = z_sr[pick], m_sr[pick]
+    return AnodeFit(bkg, fine_tune(bkg, z_sr, m_sr, seed=seed + 1), window, qt)
+
+
+def _transform(x_sb: np.ndarray, seed: int, preprocess: str) -> QuantileTransformer | None:
+    if preprocess not in PREPROCESSORS:
+        raise ValueError(f"preprocess must be one of {PREPROCESSORS}, got {preprocess!r}")
+    return curtains.quantile_map(x_sb, seed) if preprocess == "quantile" else None
 
 
 def anode_scores(
@@ -188,13 +210,20 @@ def background_sample(
     window: cwola.Window,
     seed: int = 0,
     max_events: int | None = 30_000,
-    flow: density.ConditionalFlow | None = None,
+    preprocess: str = PREPROCESS,
+    model: AnodeFit | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(features, masses): one sideband-flow sample at each SR event's m (``flow``: an existing sideband fit)."""
+    """(features, masses): one sideband-flow sample at each SR event's m (``model``: use its sideband flow and
+    feature map instead of fitting them)."""
     x, m = _arrays(x, m)
-    in_sr, _ = _regions(m, window)
-    flow = flow or fit_background(x, m, window, seed, max_events)
+    in_sr, in_sb = _regions(m, window)
+    if model is not None:
+        flow, qt = model.background, model.transform
+    else:
+        qt = _transform(x[in_sb], seed, preprocess)
+        flow = fit_background(qt.transform(x) if qt is not None else x, m, window, seed, max_events)
     m_sr = m[in_sr]
     xs = flow.sample(m_sr, np.random.default_rng(seed))
     ok = np.isfinite(xs).all(axis=1)
-    return xs[ok], m_sr[ok]
+    xs, m_sr = xs[ok], m_sr[ok]
+    return (qt.inverse_transform(xs) if qt is not None else xs), m_sr

@@ -38,7 +38,7 @@ from sklearn.preprocessing import QuantileTransformer
 
 from l1ad.analysis import cwola, density
 
-__all__ = ["transport", "transported_background", "curtains_scores", "MIN_EVENTS"]
+__all__ = ["quantile_map", "transport", "transported_background", "curtains_scores", "MIN_EVENTS"]
 
 MIN_EVENTS = 50
 PREPROCESSORS = ("none", "quantile")
@@ -62,6 +62,13 @@ def transport(
         out.append(bij.forward(z, **flow._kwargs(tf.constant(c_to[i : i + chunk]))).numpy())
     y = np.concatenate(out) if out else np.zeros((0, flow.n_features), np.float32)
     return y.astype(np.float64) * flow.scale[:-1] + flow.mean[:-1]
+
+
+def quantile_map(x_fit: np.ndarray, seed: int = 0) -> QuantileTransformer:
+    """Per-feature map to a standard normal by the quantiles of ``x_fit`` (1000 quantiles at most)."""
+    return QuantileTransformer(
+        n_quantiles=min(1000, len(x_fit)), output_distribution="normal", subsample=200_000, random_state=seed
+    ).fit(x_fit)
 
 
 def _regions(m: np.ndarray, window: cwola.Window) -> tuple[np.ndarray, np.ndarray]:
@@ -91,11 +98,8 @@ def transported_background(
     if preprocess not in PREPROCESSORS:
         raise ValueError(f"preprocess must be one of {PREPROCESSORS}, got {preprocess!r}")
     in_sr, in_sb = _regions(m, window)
-    qt = None
-    if preprocess == "quantile":
-        qt = QuantileTransformer(
-            n_quantiles=min(1000, int(in_sb.sum())), output_distribution="normal", subsample=200_000, random_state=seed
-        ).fit(x[in_sb])
+    qt = quantile_map(x[in_sb], seed) if preprocess == "quantile" else None
+    if qt is not None:
         x = qt.transform(x)
     flow = density.fit_flow(x[in_sb], m[in_sb], seed=seed, max_events=max_events)
     rng = np.random.default_rng(seed)
