@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from l1ad.analysis import bumphunt, cwola, density, metrics, quak
+from l1ad.analysis import anode, bumphunt, curtains, cwola, density, disco, metrics, quak, salad
 from l1ad.registry import Registry
 
 __all__ = [
@@ -36,6 +36,10 @@ __all__ = [
     "quak_scores",
     "single_model_scores",
     "density_scores",
+    "anode_scores",
+    "curtains_scores",
+    "salad_scores",
+    "disco_vae_scores",
     "scan_windows",
     "register_method",
     "get_method",
@@ -348,6 +352,81 @@ for _method in (
         "the background density model's loss alone (single-autoencoder baseline)",
         single_model_scores,
         _selected("single_model"),
+        window_dependent=False,
+        uses_tensorflow=True,
+    ),
+):
+    register_method(_method)
+
+
+# ---- ANODE, CURTAINS-style, SALAD-style, DisCo VAE (modules anode, curtains, salad, disco) -------------------
+def anode_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """ANODE: log p_data(x | m) / p_bkg(x | m) (SR flow fine-tuned from the sideband flow)."""
+    return anode.anode_scores(data.x, data.m, cfg.window, cfg.seed, cfg.flow_max_events)
+
+
+def anode_background(data: Dataset, cfg: SearchConfig) -> Sample:
+    return Sample(*anode.background_sample(data.x, data.m, cfg.window, cfg.seed, cfg.flow_max_events))
+
+
+def curtains_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """CURTAINS-style: classifier of SR data vs sideband events transported into the SR by the flow."""
+    return curtains.curtains_scores(
+        data.x, data.m, cfg.window, cfg.n_folds, cfg.seed, cfg.classifier, cfg.flow_max_events
+    )
+
+
+def curtains_background(data: Dataset, cfg: SearchConfig) -> Sample:
+    return Sample(*curtains.transported_background(data.x, data.m, cfg.window, cfg.seed, cfg.flow_max_events))
+
+
+def salad_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """SALAD-style: classifier of SR data vs the SR simulation reweighted to data in the sidebands."""
+    sim = salad.check_simulation(data.simulation, data.x.shape[1])
+    return salad.salad_scores(
+        data.x, data.m, sim.x, sim.m, cfg.window, sim.weights, cfg.n_folds, cfg.seed, cfg.classifier
+    )
+
+
+def salad_background(data: Dataset, cfg: SearchConfig) -> Sample:
+    sim = salad.check_simulation(data.simulation, data.x.shape[1])
+    return Sample(*salad.reweighted_simulation(data.x, data.m, sim.x, sim.m, cfg.window, sim.weights, cfg.seed))
+
+
+def disco_vae_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """The single-model VAE trained with the DisCo penalty lambda dCor^2(score, m)."""
+    return disco.disco_vae_scores(data.x, data.m, cfg.seed)
+
+
+for _method in (
+    Method(
+        "anode",
+        "ANODE: log p_data(x|m) / p_bkg(x|m), flows fit in the signal region and in the sidebands",
+        anode_scores,
+        _selected("anode"),
+        uses_tensorflow=True,
+        background_model=anode_background,
+    ),
+    Method(
+        "curtains",
+        "CURTAINS-style: sideband events transported into the signal region by the conditional flow, classified",
+        curtains_scores,
+        _selected("curtains"),
+        uses_tensorflow=True,
+        background_model=curtains_background,
+    ),
+    Method(
+        "salad",
+        "SALAD-style: simulation reweighted to data in the sidebands (w(m, x)), SR data vs reweighted simulation",
+        salad_scores,
+        _selected("salad"),
+        background_model=salad_background,
+    ),
+    Method(
+        "disco_vae",
+        "the single-model VAE trained with a distance-correlation penalty lambda dCor^2(score, m_jj)",
+        disco_vae_scores,
+        _selected("disco_vae"),
         window_dependent=False,
         uses_tensorflow=True,
     ),
