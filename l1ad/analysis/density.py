@@ -29,7 +29,9 @@ __all__ = [
     "fit_conditional",
     "fit_flow",
     "sample_sr_masses",
+    "background_samples",
     "cathode_scores",
+    "M_SAMPLING",
     "ESTIMATORS",
 ]
 
@@ -284,11 +286,25 @@ def fit_conditional(
     raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
 
 
-def sample_sr_masses(m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.random.Generator) -> np.ndarray:
-    """``n`` values from a Gaussian KDE (Scott bandwidth) of the SR masses, reflected into [lo, hi)."""
+M_SAMPLING = ("kde", "data", "uniform")
+
+
+def sample_sr_masses(
+    m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.random.Generator, mode: str = "kde"
+) -> np.ndarray:
+    """``n`` signal-region masses: ``"kde"`` a Gaussian KDE (Scott bandwidth) of the SR masses reflected into
+    [lo, hi); ``"data"`` the SR masses themselves, each repeated (n / len) times, the rest drawn at random;
+    ``"uniform"`` uniform in [lo, hi)."""
     m_sr = np.asarray(m_sr, dtype=np.float64)
     if m_sr.size < 2:
         raise ValueError("need at least two signal-region events to model the SR mass distribution")
+    if mode == "uniform":
+        return rng.uniform(lo, hi, n)
+    if mode == "data":
+        reps, rest = divmod(n, m_sr.size)
+        return rng.permutation(np.concatenate([np.tile(m_sr, reps), rng.choice(m_sr, rest, replace=False)]))
+    if mode != "kde":
+        raise ValueError(f"m sampling must be one of {M_SAMPLING}, got {mode!r}")
     bw = m_sr.std() * m_sr.size ** (-1 / 5)
     v = rng.choice(m_sr, n) + bw * rng.normal(size=n)
     v = np.where(v < lo, 2 * lo - v, v)
@@ -296,34 +312,75 @@ def sample_sr_masses(m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.ran
     return np.clip(v, lo, np.nextafter(hi, lo))
 
 
-def cathode_scores(
+def background_samples(
     x: np.ndarray,
     m: np.ndarray,
     window: Window,
     n_components: int = 10,
-    oversample: int = 4,
-    n_folds: int = 5,
+    oversample: float = 4,
     seed: int = 0,
-    classifier=None,
     estimator: str = "flow",
     flow_kw: dict | None = None,
+    m_sampling: str = "kde",
 ):
-    """Anomaly score of every event: classifier of SR data vs conditional-model samples (held-out in the SR,
-    a random fold's model elsewhere). Returns (scores, fitted model)."""
+    """The sideband-fitted conditional model sampled into the SR: (features, masses, fitted model).
+
+    ``oversample`` x (number of SR events) samples, masses from :func:`sample_sr_masses` (``m_sampling``)."""
     x = np.asarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64).reshape(-1)
     in_win, label = window_labels(m, window)
     in_sr = in_win & (label == 1)
     in_sb = in_win & (label == 0)
+    n_min = 50 if estimator == "flow" else 5 * n_components
+    if in_sb.sum() < n_min:
+        raise ValueError(
+            f"the sidebands [{window.sb_lo:g}, {window.sr_lo:g}) + [{window.sr_hi:g}, {window.sb_hi:g}) hold only "
+            f"{int(in_sb.sum())} events, too few to train the {estimator} density model (at least {n_min})"
+        )
+    if in_sr.sum() < 2:
+        raise ValueError(
+            f"the signal region [{window.sr_lo:g}, {window.sr_hi:g}) holds {int(in_sr.sum())} events "
+            f"(data m range [{m.min():g}, {m.max():g}])"
+        )
     model = fit_conditional(x[in_sb], m[in_sb], estimator, n_components, seed, **(flow_kw or {}))
     rng = np.random.default_rng(seed)
-    m_samples = sample_sr_masses(m[in_sr], oversample * int(in_sr.sum()), window.sr_lo, window.sr_hi, rng)
+    n_samples = int(round(oversample * int(in_sr.sum())))
+    m_samples = sample_sr_masses(m[in_sr], n_samples, window.sr_lo, window.sr_hi, rng, m_sampling)
     samples = model.sample(m_samples, rng)
     ok = np.isfinite(samples).all(axis=1)
-    samples = samples[ok]
+    return samples[ok], m_samples[ok], model
+
+
+def cathode_scores(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: Window,
+    n_components: int = 10,
+    oversample: float = 4,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier=None,
+    estimator: str = "flow",
+    flow_kw: dict | None = None,
+    m_sampling: str = "kde",
+    n_ensemble: int = 1,
+    samples: np.ndarray | None = None,
+):
+    """Anomaly score of every event: classifier of SR data vs conditional-model samples (held-out in the SR,
+    a random fold's model elsewhere; classes balanced by the classifier's class weights). ``samples`` (SR
+    background-model features) skips the fit. Returns (scores, fitted model or None)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64).reshape(-1)
+    in_win, label = window_labels(m, window)
+    in_sr = in_win & (label == 1)
+    model = None
+    if samples is None:
+        samples, _, model = background_samples(
+            x, m, window, n_components, oversample, seed, estimator, flow_kw, m_sampling
+        )
     xs = np.concatenate([x[in_sr], samples])
     ys = np.concatenate([np.ones(in_sr.sum()), np.zeros(len(samples))])
-    held, other = kfold_scores(xs, ys, n_folds, seed, classifier, x[~in_sr])
+    held, other = kfold_scores(xs, ys, n_folds, seed, classifier, x[~in_sr], n_ensemble)
     scores = np.empty(len(x))
     scores[in_sr] = held[: in_sr.sum()]
     scores[~in_sr] = other

@@ -275,7 +275,9 @@ def merge(
     Returns (QCD events, signal events) written."""
     if not paths:
         raise ValueError("merge: no input files")
-    xs, ys, metas = [], [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    metas: list[dict] = []
     for p in paths:
         x, y, cols = read_benchmark(p)
         if cols != COLUMNS:
