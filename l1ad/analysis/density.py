@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 ESTIMATORS = ("flow", "gmm")
+#: flow preprocessing of the features: "standard" (standardised) or "logit" (scaled into the fit sample's range
+#: widened by LOGIT_MARGIN on each side, logit-transformed, standardised: bounded and peaked features such as
+#: tau21 become unbounded and smoother, as in CATHODE)
+PREPROCESSING = ("standard", "logit")
+LOGIT_MARGIN = 0.02
 
 
 @dataclass
@@ -117,7 +122,17 @@ def fit_gmm(x: np.ndarray, m: np.ndarray, n_components: int = 10, seed: int = 0)
 class ConditionalFlow:
     """p(x | m) as a conditional masked autoregressive flow (TensorFlow Probability) on standardised (x, m)."""
 
-    def __init__(self, n_features: int, n_layers: int = 4, hidden: tuple[int, ...] = (64, 64), seed: int = 0):
+    def __init__(
+        self,
+        n_features: int,
+        n_layers: int = 4,
+        hidden: tuple[int, ...] = (64, 64),
+        seed: int = 0,
+        preprocess: str = "standard",
+    ):
+        if preprocess not in PREPROCESSING:
+            raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
+        self.preprocess = preprocess
         from l1ad import keras_compat
 
         tf = keras_compat.tensorflow()
@@ -127,6 +142,8 @@ class ConditionalFlow:
         self.n_features = int(n_features)
         self.mean = np.zeros(self.n_features + 1)
         self.scale = np.ones(self.n_features + 1)
+        self.lo = np.zeros(self.n_features)  # logit preprocessing: feature bounds (fit sample range + margin)
+        self.hi = np.ones(self.n_features)
         self.history: list[tuple[float, float]] = []  # (train, validation) mean NLL per epoch
         self._names = [f"maf{i}" for i in range(n_layers)]
         self._made = []
@@ -181,7 +198,11 @@ class ConditionalFlow:
         from l1ad import keras_compat
 
         tf = self._tf
-        joint = np.column_stack([x, m])
+        x = np.asarray(x, dtype=np.float64)
+        if self.preprocess == "logit":
+            span = x.max(0) - x.min(0)
+            self.lo, self.hi = x.min(0) - LOGIT_MARGIN * span, x.max(0) + LOGIT_MARGIN * span
+        joint = np.column_stack([self._to_latent(x)[0], m])
         self.mean, self.scale = joint.mean(0), joint.std(0)
         if (self.scale == 0).any():
             raise ValueError("a feature (or the resonant variable) is constant in the fit sample")
@@ -222,6 +243,20 @@ class ConditionalFlow:
         stopper.restore()
         return self
 
+    def _to_latent(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed features and log |dy/dx| per event (logit: y = logit of x scaled into (lo, hi))."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.preprocess == "standard":
+            return x, np.zeros(len(x))
+        u = np.clip((x - self.lo) / (self.hi - self.lo), 1e-6, 1 - 1e-6)
+        y = np.log(u) - np.log1p(-u)
+        return y, (-np.log(self.hi - self.lo) - np.log(u) - np.log1p(-u)).sum(axis=1)
+
+    def _from_latent(self, y: np.ndarray) -> np.ndarray:
+        if self.preprocess == "standard":
+            return y
+        return self.lo + special.expit(y) * (self.hi - self.lo)
+
     def _cond(self, m: np.ndarray):
         z = (np.asarray(m, dtype=np.float64).reshape(-1, 1) - self.mean[-1]) / self.scale[-1]
         return z.astype(np.float32)
@@ -235,11 +270,12 @@ class ConditionalFlow:
             seed = self._tf.constant(rng.integers(2**31 - 1, size=2), dtype=self._tf.int32)  # stateless seed
             out.append(self.dist.sample(len(cc), seed=seed, bijector_kwargs=self._kwargs(cc)).numpy())
         z = np.concatenate(out) if out else np.zeros((0, self.n_features))
-        return z.astype(np.float64) * self.scale[:-1] + self.mean[:-1]
+        return self._from_latent(z.astype(np.float64) * self.scale[:-1] + self.mean[:-1])
 
     def log_prob(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         """log p(x | m) in original units."""
-        z = ((np.asarray(x, dtype=np.float64) - self.mean[:-1]) / self.scale[:-1]).astype(np.float32)
+        y, log_jac = self._to_latent(x)
+        z = ((y - self.mean[:-1]) / self.scale[:-1]).astype(np.float32)
         c = self._cond(m)
         lp = np.concatenate(
             [
@@ -247,7 +283,7 @@ class ConditionalFlow:
                 for i in range(0, len(z), 8192)
             ]
         )
-        return lp.astype(np.float64) - np.log(self.scale[:-1]).sum()
+        return lp.astype(np.float64) - np.log(self.scale[:-1]).sum() + log_jac
 
 
 def fit_flow(
@@ -261,6 +297,7 @@ def fit_flow(
     learning_rate: float = 1e-3,
     patience: int = 10,
     max_events: int | None = None,
+    preprocess: str = "standard",
 ) -> ConditionalFlow:
     """Fit a conditional MAF p(x | m) (use sideband events); ``max_events`` subsamples large fit samples."""
     x, m = _check_fit_inputs(x, m)
@@ -269,7 +306,7 @@ def fit_flow(
     if max_events is not None and len(x) > max_events:
         pick = np.random.default_rng(seed).choice(len(x), max_events, replace=False)
         x, m = x[pick], m[pick]
-    flow = ConditionalFlow(x.shape[1], n_layers, hidden, seed)
+    flow = ConditionalFlow(x.shape[1], n_layers, hidden, seed, preprocess)
     return flow.fit(
         x, m, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed
     )

@@ -169,7 +169,8 @@ def cwola_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     return scores
 
 
-_DENSITY_CACHE: dict = {}  # the last background model (the closure test and the scores share one fit)
+_DENSITY_CACHE: dict = {}  # the last few background models (the closure test and the scores share one fit)
+_DENSITY_CACHE_SIZE = 8
 
 
 def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
@@ -188,7 +189,8 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
         cfg.seed,
     )
     if key not in _DENSITY_CACHE:
-        _DENSITY_CACHE.clear()
+        while len(_DENSITY_CACHE) >= _DENSITY_CACHE_SIZE:
+            _DENSITY_CACHE.pop(next(iter(_DENSITY_CACHE)))
         samples, m_samples, _ = density.background_samples(
             data.x,
             data.m,
