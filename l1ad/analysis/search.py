@@ -69,6 +69,7 @@ class SearchConfig:
     quak_model: str = "vae"  # per-class model for QUAK and the single-model baseline: "vae" or "gmm"
     density_estimator: str = "flow"  # conditional density for the CATHODE-style method: "flow" or "gmm"
     flow_max_events: int | None = 30_000  # subsample larger sideband samples for the flow fit (speed)
+    flow_preprocess: str = "logit"  # flow features: "logit" (CATHODE-like; SIC 16 vs 12 with "standard", docs)
     n_ensemble: int = 1  # CWoLa: classifiers (different seeds) averaged per fold
     density_oversample: float = 4  # CATHODE-style: flow samples per SR event
     density_m_sampling: str = "kde"  # masses of the flow samples: "kde", "data" (the SR masses) or "uniform"
@@ -185,6 +186,7 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
         cfg.density_oversample,
         cfg.density_m_sampling,
         cfg.flow_max_events,
+        cfg.flow_preprocess,
         repr(sorted(cfg.flow_kw.items())),
         cfg.seed,
     )
@@ -199,7 +201,7 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
             oversample=cfg.density_oversample,
             seed=cfg.seed,
             estimator=cfg.density_estimator,
-            flow_kw={"max_events": cfg.flow_max_events, **cfg.flow_kw},
+            flow_kw={"max_events": cfg.flow_max_events, "preprocess": cfg.flow_preprocess, **cfg.flow_kw},
             m_sampling=cfg.density_m_sampling,
         )
         _DENSITY_CACHE[key] = Sample(samples, m_samples)

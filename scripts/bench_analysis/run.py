@@ -88,6 +88,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--raw-jet-masses", action="store_true", help="features m_j instead of m_j / m_jj")
     p.add_argument("--quak-model", default="vae", choices=("vae", "gmm"))
     p.add_argument("--density-estimator", default="flow", choices=("flow", "gmm"))
+    p.add_argument("--density-oversample", type=float, default=4.0, help="CATHODE-style: flow samples per SR event")
+    p.add_argument(
+        "--flow-max-events", type=int, default=30_000, help="CATHODE-style: sideband events the flow is fit on (0: all)"
+    )
+    p.add_argument("--flow-preprocess", default="logit", choices=("logit", "standard"))
     p.add_argument("--no-closure", action="store_true", help="skip the closure test on the null sample")
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     args = p.parse_args(argv)
@@ -162,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                 n_ensemble=args.n_ensemble,
                 quak_model=args.quak_model,
                 density_estimator=args.density_estimator,
+                density_oversample=args.density_oversample,
+                flow_max_events=args.flow_max_events or None,
+                flow_preprocess=args.flow_preprocess,
             )
             assert data.truth is not None
             in_sr = (data.m >= true_window.sr_lo) & (data.m < true_window.sr_hi)
@@ -216,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         f"background events in fit range: {n_bkg}; windows {centres[args.methods[0]].tolist()} "
         f"(SR +-{args.sr_half_width:g}, {rows[0]['n_independent_windows']:.1f} independent); "
         f"efficiency {args.efficiency}; ensemble {args.n_ensemble}; jet masses "
-        f"{'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator}; "
+        f"{'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator} "
+        f"(oversample {args.density_oversample:g}, flow on {args.flow_max_events or 'all'} SB events, "
+        f"{args.flow_preprocess}); "
         f"{elapsed:.0f} s"
     )
 
