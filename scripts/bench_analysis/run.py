@@ -130,6 +130,19 @@ def centres_of(args: argparse.Namespace) -> dict[str, np.ndarray]:
     return out
 
 
+def sic_curve_points(bkg: np.ndarray, sig: np.ndarray, n: int = 100, min_bkg_events: int = 20) -> dict:
+    """The SIC curve at ``n`` signal efficiencies (working points keeping >= ``min_bkg_events`` background events),
+    for the JSON (figures combining several runs: ``combine.py``)."""
+    from l1ad.analysis import metrics
+
+    fpr, tpr, _ = metrics.roc_curve(bkg, sig)
+    keep = (fpr > 0) & (fpr * len(bkg) >= min_bkg_events)
+    eff, sic = tpr[keep], tpr[keep] / np.sqrt(fpr[keep])
+    grid = np.linspace(eff.min(), eff.max(), n)
+    idx = np.clip(np.searchsorted(eff, grid), 0, len(eff) - 1)
+    return {"eff_s": eff[idx].tolist(), "sic": sic[idx].tolist()}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     keras_compat.limit_threads(1)
@@ -191,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                 sic_inputs.setdefault(n_inj, {})[method] = (s_true[in_sr & ~data.truth], s_true[in_sr & data.truth])
             if n_inj == max(args.inject) and s_true is not None:
                 figures[method] = (data, window_scores[int(np.argmax(res["scan_z"]))], res)
+            res["sic_curve"] = (
+                sic_curve_points(*sic_inputs[n_inj][method]) if method in sic_inputs.get(n_inj, {}) else None
+            )
             res.update(
                 {
                     "n_injected": n_inj,
