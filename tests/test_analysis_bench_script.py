@@ -31,13 +31,17 @@ def _write(path: Path, n_qcd: int, n_sig: int, seed: int) -> None:
         f.attrs["columns"] = json.dumps(list(cols))
 
 
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("bench_run", SCRIPT)
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return _load(SCRIPT)
 
 
 def test_bench_script_references_closure_and_sic(tmp_path, script):
@@ -65,5 +69,11 @@ def test_bench_script_references_closure_and_sic(tmp_path, script):
     assert rows[("density", 60)]["scan_centres"] == [3500.0] and len(rows[("cwola", 60)]["scan_centres"]) == 2
     assert all(r["wall_s"] > 0 and "z_global" in r for r in result["rows"])
     assert (tmp_path / "out" / "sic_S60.png").is_file()
+    assert len(rows[("idealized", 60)]["sic_curve"]["sic"]) == 100
     with pytest.raises(SystemExit):
         script.main([*argv[:2], "--inject", "0", "--methods", "idealized"])  # no --reference
+    combine = _load(SCRIPT.with_name("combine.py"))
+    assert combine.main([str(tmp_path / "out" / "bench_analysis.json"), "--out", str(tmp_path / "c")]) == 0
+    text = (tmp_path / "c" / "bench_table.md").read_text()
+    assert "| density | 0 / 60 |" in text and "0.5" in text  # closure AUC of the density model
+    assert (tmp_path / "c" / "bench_sic_S60.png").is_file() and not (tmp_path / "c" / "bench_sic_S0.png").exists()
