@@ -166,3 +166,12 @@ def test_density_method_names_a_too_small_sideband():
     cfg = search.SearchConfig(window=WINDOW, edges=np.arange(2800, 4201, 100.0))
     with pytest.raises(ValueError, match=r"sidebands .* hold only 10 events, too few to train the flow"):
         search.density_scores(search.Dataset(x, m), cfg)
+
+
+def test_cli_names_a_signal_region_outside_the_data(tmp_path, capsys):
+    from l1ad.cli import main
+
+    _bench_file(tmp_path / "data.h5", np.random.default_rng(2))
+    argv = ["analyze", "--method", "cwola", "--benchmark", str(tmp_path / "data.h5"), "--out", str(tmp_path)]
+    assert main([*argv, "--centres", "6300:6500:200"]) == 1
+    assert "outside the data's m range" in capsys.readouterr().err

@@ -258,6 +258,7 @@ def resonant_search(
 
     seed = int(config.get("seed", 0))
     data = benchmark_dataset(benchmark, proxies, inject, seed, edges, scale_masses=not raw_jet_masses)
+    check_windows(data, centres, sr_half_width, sb_width)
     window = cwola.Window.around(float(centres[0]), sr_half_width, sb_width)
     cfg = search.SearchConfig(window=window, edges=edges, **config)
     if search.get_method(method).uses_tensorflow:
