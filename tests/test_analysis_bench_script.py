@@ -45,8 +45,8 @@ def script():
 
 
 def test_bench_script_references_closure_and_sic(tmp_path, script):
-    _write(tmp_path / "bench.h5", 6000, 600, 1)
-    _write(tmp_path / "ref.h5", 6000, 0, 2)
+    _write(tmp_path / "bench.h5", 4000, 400, 1)
+    _write(tmp_path / "ref.h5", 4000, 0, 2)
     argv = [
         "--benchmark", str(tmp_path / "bench.h5"),
         "--reference", str(tmp_path / "ref.h5"),

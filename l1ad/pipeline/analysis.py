@@ -123,15 +123,17 @@ def benchmark_dataset(
     reference: Path | None = None,
     mismodel: bool = True,
     reference_seed: int = 20260,
+    reference_fraction: float = 0.5,
 ):
     """Search dataset from a benchmark file: background plus ``n_inject`` random signal events
     (features: :func:`bench_features`), events in the fit range ``edges``.
 
     The signal events not injected become ``Dataset.signal`` (the supervised reference). With ``reference`` (a
-    file of further independent background, e.g. ``qcd_reference.h5``) a random half (``reference_seed``) becomes
-    ``Dataset.reference`` (truth background of the idealized detector and the closure test) and the other half
-    ``Dataset.simulation``, mis-modelled by :data:`SIMULATION_MISMODEL` unless ``mismodel`` is False. Proxy and
-    reference files must have the benchmark's columns (a clear error names the file and the difference)."""
+    file of further independent background, e.g. ``qcd_reference.h5``) a random ``reference_fraction`` (half by
+    default; ``reference_seed``) becomes ``Dataset.reference`` (truth background of the idealized detector and the
+    closure test) and the rest ``Dataset.simulation``, mis-modelled by :data:`SIMULATION_MISMODEL` unless
+    ``mismodel`` is False (None when the fraction is 1). Proxy and reference files must have the benchmark's
+    columns (a clear error names the file and the difference)."""
     from l1ad.analysis import cwola, resonant, search
 
     x, y, cols = resonant.read_benchmark(path)
@@ -165,12 +167,15 @@ def benchmark_dataset(
         _check_columns(reference, rcols, cols, "reference")
         rx = rx[ry == 0]
         order = np.random.default_rng(reference_seed).permutation(len(rx))
-        half = len(rx) // 2
+        if not 0 < reference_fraction <= 1:
+            raise ValueError(f"reference_fraction must be in (0, 1], got {reference_fraction}")
+        half = int(round(reference_fraction * len(rx)))
         ref_rows, sim_rows = rx[order[:half]], rx[order[half:]].copy()
         if mismodel:
             for c, factor in SIMULATION_MISMODEL.items():
                 sim_rows[:, cols.index(c)] *= factor
-        ref, sim = sample(ref_rows), sample(sim_rows)
+        ref = sample(ref_rows)
+        sim = sample(sim_rows) if len(sim_rows) else None
     return search.Dataset(
         bench_features(rows[keep], cols, scale_masses),
         m[keep],

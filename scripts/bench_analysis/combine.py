@@ -3,7 +3,7 @@
 into the markdown comparison table and one SIC figure per injection (methods solid, references dashed).
 
     python scripts/bench_analysis/combine.py /tmp/benchA/bench_analysis.json /tmp/benchB/bench_analysis.json \
-        --out docs/figures --prefix bench_600k
+        /tmp/benchC/bench_analysis.json:_all_ref --out docs/figures --prefix bench_600k
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def sic_figure(rows: list[dict], n_inj: int, path: Path) -> Path | None:
         ax.plot(
             c["eff_s"],
             c["sic"],
-            ls="--" if r["method"] in REFERENCES else "-",
+            ls="--" if r["method"].startswith(REFERENCES) else "-",
             label=f"{r['method']} (max {r['sic_max_true_window']:.1f})",
         )
     ax.axhline(1, color="gray", lw=0.8, ls=":")
@@ -81,11 +81,19 @@ def sic_figure(rows: list[dict], n_inj: int, path: Path) -> Path | None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("results", type=Path, nargs="+", help="bench_analysis.json (or bench_rows_partial.json) files")
+    p.add_argument(
+        "results",
+        nargs="+",
+        help="bench_analysis.json (or bench_rows_partial.json) files; PATH:SUFFIX appends SUFFIX to its method names",
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for the SIC figures and table.md")
     p.add_argument("--prefix", default="bench")
     args = p.parse_args(argv)
-    rows = [r for path in args.results for r in json.loads(path.read_text())["rows"]]
+    rows = []
+    for item in args.results:
+        path, _, suffix = item.partition(":")
+        for r in json.loads(Path(path).read_text())["rows"]:
+            rows.append({**r, "method": r["method"] + suffix})
     args.out.mkdir(parents=True, exist_ok=True)
     text = table(rows)
     (args.out / f"{args.prefix}_table.md").write_text(text + "\n")

@@ -49,6 +49,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--benchmark", type=Path, required=True)
     p.add_argument("--proxy", type=Path, nargs="*", default=[], help="proxy-signal files for QUAK")
     p.add_argument("--reference", type=Path, help="independent background (idealized detector, closure test)")
+    p.add_argument(
+        "--reference-fraction",
+        type=float,
+        default=0.5,
+        help="fraction of --reference that is truth background (the rest: simulation); 1 = all for the references",
+    )
     p.add_argument("--no-mismodel", action="store_true", help="simulation half of --reference as is")
     p.add_argument("--inject", type=int, nargs="+", default=[0, 150, 200, 300])
     p.add_argument("--methods", nargs="+", default=None, help=f"registered: {', '.join(search.method_names())}")
@@ -168,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 scale_masses=not args.raw_jet_masses,
                 reference=args.reference,
                 mismodel=not args.no_mismodel,
+                reference_fraction=args.reference_fraction,
             )
             check_windows(data, centres[method], args.sr_half_width, args.sb_width)
             true_window = cwola.Window.around(TRUE_MASS, args.sr_half_width, args.sb_width)
