@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.base import ClassifierMixin
 
-from l1ad.analysis import bumphunt, cwola, density, metrics, quak, references
+from l1ad.analysis import bumphunt, cwola, density, metrics, quak
+from l1ad.analysis import references as references
 from l1ad.registry import Registry
 
 __all__ = [
@@ -31,12 +32,12 @@ __all__ = [
     "Sample",
     "Dataset",
     "Method",
+    "density_background",
     "inclusive",
     "cwola_scores",
     "quak_scores",
     "single_model_scores",
     "density_scores",
-    "density_background",
     "scan_windows",
     "register_method",
     "get_method",
