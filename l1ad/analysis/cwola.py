@@ -119,8 +119,13 @@ def kfold_scores(
     classifier: ClassifierMixin | None = None,
     x_other: np.ndarray | None = None,
     n_ensemble: int = 1,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Held-out P(y=1|x) for every event (k-fold), and scores of ``x_other`` if given.
+
+    ``sample_weight`` (N,) weights the training events (the idealized detector and the closure test balance
+    their classes with it); a classifier's own ``class_weight`` is then switched off so that the classes are
+    not balanced twice.
 
     With ``n_ensemble`` > 1 each fold's score is the mean of that many classifiers trained on the same
     training folds with different seeds (different early-stopping splits and tree randomness): averaging
@@ -142,13 +147,22 @@ def kfold_scores(
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     if n_ensemble < 1:
         raise ValueError(f"n_ensemble must be >= 1, got {n_ensemble}")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if sample_weight.shape != y.shape or not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+            raise ValueError(f"sample_weight must be {len(y)} finite non-negative values")
     for k, (train, test) in enumerate(folds.split(x, y)):
         models = []
         for e in range(n_ensemble):
             model = clone(base)
             if e and "random_state" in model.get_params():
                 model.set_params(random_state=(model.get_params()["random_state"] or 0) + 1000 * e + 17)
-            models.append(model.fit(x[train], y[train]))
+            if sample_weight is None:
+                models.append(model.fit(x[train], y[train]))
+                continue
+            if "class_weight" in model.get_params():
+                model.set_params(class_weight=None)
+            models.append(model.fit(x[train], y[train], sample_weight=sample_weight[train]))
         held_out[test] = np.mean([mdl.predict_proba(x[test])[:, 1] for mdl in models], axis=0)
         if other is not None and np.any(other_fold == k):
             assert x_other is not None  # other is allocated exactly when x_other is given

@@ -29,11 +29,18 @@ __all__ = [
     "fit_conditional",
     "fit_flow",
     "sample_sr_masses",
+    "background_samples",
     "cathode_scores",
+    "M_SAMPLING",
     "ESTIMATORS",
 ]
 
 ESTIMATORS = ("flow", "gmm")
+#: flow preprocessing of the features: "standard" (standardised) or "logit" (scaled into the fit sample's range
+#: widened by LOGIT_MARGIN on each side, logit-transformed, standardised: bounded and peaked features such as
+#: tau21 become unbounded and smoother, as in CATHODE)
+PREPROCESSING = ("standard", "logit")
+LOGIT_MARGIN = 0.02
 
 
 @dataclass
@@ -115,7 +122,17 @@ def fit_gmm(x: np.ndarray, m: np.ndarray, n_components: int = 10, seed: int = 0)
 class ConditionalFlow:
     """p(x | m) as a conditional masked autoregressive flow (TensorFlow Probability) on standardised (x, m)."""
 
-    def __init__(self, n_features: int, n_layers: int = 4, hidden: tuple[int, ...] = (64, 64), seed: int = 0):
+    def __init__(
+        self,
+        n_features: int,
+        n_layers: int = 4,
+        hidden: tuple[int, ...] = (64, 64),
+        seed: int = 0,
+        preprocess: str = "standard",
+    ):
+        if preprocess not in PREPROCESSING:
+            raise ValueError(f"preprocess must be one of {PREPROCESSING}, got {preprocess!r}")
+        self.preprocess = preprocess
         from l1ad import keras_compat
 
         tf = keras_compat.tensorflow()
@@ -125,6 +142,8 @@ class ConditionalFlow:
         self.n_features = int(n_features)
         self.mean = np.zeros(self.n_features + 1)
         self.scale = np.ones(self.n_features + 1)
+        self.lo = np.zeros(self.n_features)  # logit preprocessing: feature bounds (fit sample range + margin)
+        self.hi = np.ones(self.n_features)
         self.history: list[tuple[float, float]] = []  # (train, validation) mean NLL per epoch
         self._names = [f"maf{i}" for i in range(n_layers)]
         self._made = []
@@ -179,7 +198,11 @@ class ConditionalFlow:
         from l1ad import keras_compat
 
         tf = self._tf
-        joint = np.column_stack([x, m])
+        x = np.asarray(x, dtype=np.float64)
+        if self.preprocess == "logit":
+            span = x.max(0) - x.min(0)
+            self.lo, self.hi = x.min(0) - LOGIT_MARGIN * span, x.max(0) + LOGIT_MARGIN * span
+        joint = np.column_stack([self._to_latent(x)[0], m])
         self.mean, self.scale = joint.mean(0), joint.std(0)
         if (self.scale == 0).any():
             raise ValueError("a feature (or the resonant variable) is constant in the fit sample")
@@ -220,6 +243,20 @@ class ConditionalFlow:
         stopper.restore()
         return self
 
+    def _to_latent(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed features and log |dy/dx| per event (logit: y = logit of x scaled into (lo, hi))."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.preprocess == "standard":
+            return x, np.zeros(len(x))
+        u = np.clip((x - self.lo) / (self.hi - self.lo), 1e-6, 1 - 1e-6)
+        y = np.log(u) - np.log1p(-u)
+        return y, (-np.log(self.hi - self.lo) - np.log(u) - np.log1p(-u)).sum(axis=1)
+
+    def _from_latent(self, y: np.ndarray) -> np.ndarray:
+        if self.preprocess == "standard":
+            return y
+        return self.lo + special.expit(y) * (self.hi - self.lo)
+
     def _cond(self, m: np.ndarray):
         z = (np.asarray(m, dtype=np.float64).reshape(-1, 1) - self.mean[-1]) / self.scale[-1]
         return z.astype(np.float32)
@@ -233,11 +270,12 @@ class ConditionalFlow:
             seed = self._tf.constant(rng.integers(2**31 - 1, size=2), dtype=self._tf.int32)  # stateless seed
             out.append(self.dist.sample(len(cc), seed=seed, bijector_kwargs=self._kwargs(cc)).numpy())
         z = np.concatenate(out) if out else np.zeros((0, self.n_features))
-        return z.astype(np.float64) * self.scale[:-1] + self.mean[:-1]
+        return self._from_latent(z.astype(np.float64) * self.scale[:-1] + self.mean[:-1])
 
     def log_prob(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         """log p(x | m) in original units."""
-        z = ((np.asarray(x, dtype=np.float64) - self.mean[:-1]) / self.scale[:-1]).astype(np.float32)
+        y, log_jac = self._to_latent(x)
+        z = ((y - self.mean[:-1]) / self.scale[:-1]).astype(np.float32)
         c = self._cond(m)
         lp = np.concatenate(
             [
@@ -245,7 +283,7 @@ class ConditionalFlow:
                 for i in range(0, len(z), 8192)
             ]
         )
-        return lp.astype(np.float64) - np.log(self.scale[:-1]).sum()
+        return lp.astype(np.float64) - np.log(self.scale[:-1]).sum() + log_jac
 
 
 def fit_flow(
@@ -259,6 +297,7 @@ def fit_flow(
     learning_rate: float = 1e-3,
     patience: int = 10,
     max_events: int | None = None,
+    preprocess: str = "standard",
 ) -> ConditionalFlow:
     """Fit a conditional MAF p(x | m) (use sideband events); ``max_events`` subsamples large fit samples."""
     x, m = _check_fit_inputs(x, m)
@@ -267,7 +306,7 @@ def fit_flow(
     if max_events is not None and len(x) > max_events:
         pick = np.random.default_rng(seed).choice(len(x), max_events, replace=False)
         x, m = x[pick], m[pick]
-    flow = ConditionalFlow(x.shape[1], n_layers, hidden, seed)
+    flow = ConditionalFlow(x.shape[1], n_layers, hidden, seed, preprocess)
     return flow.fit(
         x, m, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed
     )
@@ -284,11 +323,25 @@ def fit_conditional(
     raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
 
 
-def sample_sr_masses(m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.random.Generator) -> np.ndarray:
-    """``n`` values from a Gaussian KDE (Scott bandwidth) of the SR masses, reflected into [lo, hi)."""
+M_SAMPLING = ("kde", "data", "uniform")
+
+
+def sample_sr_masses(
+    m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.random.Generator, mode: str = "kde"
+) -> np.ndarray:
+    """``n`` signal-region masses: ``"kde"`` a Gaussian KDE (Scott bandwidth) of the SR masses reflected into
+    [lo, hi); ``"data"`` the SR masses themselves, each repeated (n / len) times, the rest drawn at random;
+    ``"uniform"`` uniform in [lo, hi)."""
     m_sr = np.asarray(m_sr, dtype=np.float64)
     if m_sr.size < 2:
         raise ValueError("need at least two signal-region events to model the SR mass distribution")
+    if mode == "uniform":
+        return rng.uniform(lo, hi, n)
+    if mode == "data":
+        reps, rest = divmod(n, m_sr.size)
+        return rng.permutation(np.concatenate([np.tile(m_sr, reps), rng.choice(m_sr, rest, replace=False)]))
+    if mode != "kde":
+        raise ValueError(f"m sampling must be one of {M_SAMPLING}, got {mode!r}")
     bw = m_sr.std() * m_sr.size ** (-1 / 5)
     v = rng.choice(m_sr, n) + bw * rng.normal(size=n)
     v = np.where(v < lo, 2 * lo - v, v)
@@ -296,34 +349,75 @@ def sample_sr_masses(m_sr: np.ndarray, n: int, lo: float, hi: float, rng: np.ran
     return np.clip(v, lo, np.nextafter(hi, lo))
 
 
-def cathode_scores(
+def background_samples(
     x: np.ndarray,
     m: np.ndarray,
     window: Window,
     n_components: int = 10,
-    oversample: int = 4,
-    n_folds: int = 5,
+    oversample: float = 4,
     seed: int = 0,
-    classifier=None,
     estimator: str = "flow",
     flow_kw: dict | None = None,
+    m_sampling: str = "kde",
 ):
-    """Anomaly score of every event: classifier of SR data vs conditional-model samples (held-out in the SR,
-    a random fold's model elsewhere). Returns (scores, fitted model)."""
+    """The sideband-fitted conditional model sampled into the SR: (features, masses, fitted model).
+
+    ``oversample`` x (number of SR events) samples, masses from :func:`sample_sr_masses` (``m_sampling``)."""
     x = np.asarray(x, dtype=np.float64)
     m = np.asarray(m, dtype=np.float64).reshape(-1)
     in_win, label = window_labels(m, window)
     in_sr = in_win & (label == 1)
     in_sb = in_win & (label == 0)
+    n_min = 50 if estimator == "flow" else 5 * n_components
+    if in_sb.sum() < n_min:
+        raise ValueError(
+            f"the sidebands [{window.sb_lo:g}, {window.sr_lo:g}) + [{window.sr_hi:g}, {window.sb_hi:g}) hold only "
+            f"{int(in_sb.sum())} events, too few to train the {estimator} density model (at least {n_min})"
+        )
+    if in_sr.sum() < 2:
+        raise ValueError(
+            f"the signal region [{window.sr_lo:g}, {window.sr_hi:g}) holds {int(in_sr.sum())} events "
+            f"(data m range [{m.min():g}, {m.max():g}])"
+        )
     model = fit_conditional(x[in_sb], m[in_sb], estimator, n_components, seed, **(flow_kw or {}))
     rng = np.random.default_rng(seed)
-    m_samples = sample_sr_masses(m[in_sr], oversample * int(in_sr.sum()), window.sr_lo, window.sr_hi, rng)
+    n_samples = int(round(oversample * int(in_sr.sum())))
+    m_samples = sample_sr_masses(m[in_sr], n_samples, window.sr_lo, window.sr_hi, rng, m_sampling)
     samples = model.sample(m_samples, rng)
     ok = np.isfinite(samples).all(axis=1)
-    samples = samples[ok]
+    return samples[ok], m_samples[ok], model
+
+
+def cathode_scores(
+    x: np.ndarray,
+    m: np.ndarray,
+    window: Window,
+    n_components: int = 10,
+    oversample: float = 4,
+    n_folds: int = 5,
+    seed: int = 0,
+    classifier=None,
+    estimator: str = "flow",
+    flow_kw: dict | None = None,
+    m_sampling: str = "kde",
+    n_ensemble: int = 1,
+    samples: np.ndarray | None = None,
+):
+    """Anomaly score of every event: classifier of SR data vs conditional-model samples (held-out in the SR,
+    a random fold's model elsewhere; classes balanced by the classifier's class weights). ``samples`` (SR
+    background-model features) skips the fit. Returns (scores, fitted model or None)."""
+    x = np.asarray(x, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64).reshape(-1)
+    in_win, label = window_labels(m, window)
+    in_sr = in_win & (label == 1)
+    model = None
+    if samples is None:
+        samples, _, model = background_samples(
+            x, m, window, n_components, oversample, seed, estimator, flow_kw, m_sampling
+        )
     xs = np.concatenate([x[in_sr], samples])
     ys = np.concatenate([np.ones(in_sr.sum()), np.zeros(len(samples))])
-    held, other = kfold_scores(xs, ys, n_folds, seed, classifier, x[~in_sr])
+    held, other = kfold_scores(xs, ys, n_folds, seed, classifier, x[~in_sr], n_ensemble)
     scores = np.empty(len(x))
     scores[in_sr] = held[: in_sr.sum()]
     scores[~in_sr] = other

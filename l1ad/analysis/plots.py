@@ -17,7 +17,7 @@ from l1ad.analysis import metrics  # noqa: E402
 from l1ad.analysis.bumphunt import FitResult  # noqa: E402
 from l1ad.plotting import label, save_figure, use_style  # noqa: E402
 
-__all__ = ["save", "roc_and_sic", "bump_hunt", "window_scan", "injection_scan", "loss_space"]
+__all__ = ["save", "roc_and_sic", "sic_curves", "bump_hunt", "window_scan", "injection_scan", "loss_space"]
 
 
 def save(fig: plt.Figure, path: str | os.PathLike) -> Path:
@@ -49,6 +49,28 @@ def roc_and_sic(
     for ax in (ax1, ax2):
         ax.legend(fontsize=16)
         label(ax)
+    return save(fig, path)
+
+
+def sic_curves(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    path: str | os.PathLike,
+    title: str = "",
+    min_bkg_events: int = 20,
+    references: Sequence[str] = ("idealized", "supervised"),
+) -> Path:
+    """SIC (eps_S / eps_B^1/2) vs signal efficiency of name -> (bkg scores, sig scores), max SIC in the legend;
+    the ``references`` dashed (working points keeping at least ``min_bkg_events`` background events)."""
+    fig, ax = _figure(figsize=(9, 7))
+    for name, (bkg, sig) in curves.items():
+        fpr, tpr, _ = metrics.roc_curve(bkg, sig)
+        keep = (fpr > 0) & (fpr * len(bkg) >= min_bkg_events)
+        sic = tpr[keep] / np.sqrt(fpr[keep])
+        ax.plot(tpr[keep], sic, ls="--" if name in references else "-", label=f"{name} (max {sic.max():.1f})")
+    ax.axhline(1, color="gray", lw=1, ls=":")
+    ax.set(xlabel="Signal efficiency (true SR)", ylabel="SIC = $\\epsilon_S\\,/\\,\\epsilon_B^{1/2}$", xlim=(0, 1))
+    ax.legend(fontsize=13, title=title or None, title_fontsize=13)
+    label(ax)
     return save(fig, path)
 
 

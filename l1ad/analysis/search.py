@@ -31,6 +31,9 @@ __all__ = [
     "Sample",
     "Dataset",
     "Method",
+    "density_background",
+    "idealized_scores",
+    "supervised_scores",
     "inclusive",
     "cwola_scores",
     "quak_scores",
@@ -72,7 +75,12 @@ class SearchConfig:
     quak_model: str = "vae"  # per-class model for QUAK and the single-model baseline: "vae" or "gmm"
     density_estimator: str = "flow"  # conditional density for the CATHODE-style method: "flow" or "gmm"
     flow_max_events: int | None = 30_000  # subsample larger sideband samples for the flow fit (speed)
+    flow_preprocess: str = "logit"  # flow features: "logit" (CATHODE-like; SIC 16 vs 12 with "standard", docs)
     n_ensemble: int = 1  # CWoLa: classifiers (different seeds) averaged per fold
+    density_oversample: float = 4  # CATHODE-style: flow samples per SR event
+    density_m_sampling: str = "kde"  # masses of the flow samples: "kde", "data" (the SR masses) or "uniform"
+    density_ensemble: int | None = None  # CATHODE-style classifiers averaged per fold (None: n_ensemble)
+    flow_kw: dict = field(default_factory=dict)  # further fit_flow options (n_layers, hidden, epochs, ...)
 
 
 @dataclass
@@ -90,7 +98,8 @@ class Dataset:
 
     ``reference`` is background independent of the data (the idealized detector's and the closure test's
     truth, never seen by a weakly supervised method); ``simulation`` is simulated background for
-    simulation-assisted methods (SALAD-style), which may differ from the data's background.
+    simulation-assisted methods (SALAD-style), which may differ from the data's background; ``signal`` is
+    signal independent of the data (events not injected), used only by the fully supervised reference.
     """
 
     x: np.ndarray
@@ -99,6 +108,7 @@ class Dataset:
     proxies: dict[str, np.ndarray] = field(default_factory=dict)  # proxy-signal features for QUAK
     reference: Sample | None = None
     simulation: Sample | None = None
+    signal: Sample | None = None
 
 
 def _sic_in_sr(data: Dataset, scores: np.ndarray, cfg: SearchConfig) -> float:
@@ -166,21 +176,71 @@ def cwola_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     return scores
 
 
+_DENSITY_CACHE: dict = {}  # the last few background models (the closure test and the scores share one fit)
+_DENSITY_CACHE_SIZE = 8
+
+
+def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
+    """CATHODE-style background model of the SR: the sideband-fitted conditional density sampled at SR masses."""
+    key = (
+        id(data.x),
+        len(data.x),
+        float(data.m.sum()),
+        cfg.window,
+        cfg.density_estimator,
+        cfg.gmm_components,
+        cfg.density_oversample,
+        cfg.density_m_sampling,
+        cfg.flow_max_events,
+        cfg.flow_preprocess,
+        repr(sorted(cfg.flow_kw.items())),
+        cfg.seed,
+    )
+    if key not in _DENSITY_CACHE:
+        while len(_DENSITY_CACHE) >= _DENSITY_CACHE_SIZE:
+            _DENSITY_CACHE.pop(next(iter(_DENSITY_CACHE)))
+        samples, m_samples, _ = density.background_samples(
+            data.x,
+            data.m,
+            cfg.window,
+            cfg.gmm_components,
+            oversample=cfg.density_oversample,
+            seed=cfg.seed,
+            estimator=cfg.density_estimator,
+            flow_kw={"max_events": cfg.flow_max_events, "preprocess": cfg.flow_preprocess, **cfg.flow_kw},
+            m_sampling=cfg.density_m_sampling,
+        )
+        _DENSITY_CACHE[key] = Sample(samples, m_samples)
+    return _DENSITY_CACHE[key]
+
+
 def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     """CATHODE-style classifier output (data vs samples of the sideband density in the signal region)."""
     scores, _ = density.cathode_scores(
         data.x,
         data.m,
         cfg.window,
-        cfg.gmm_components,
-        oversample=4,
         n_folds=cfg.n_folds,
         seed=cfg.seed,
         classifier=cfg.classifier,
-        estimator=cfg.density_estimator,
-        flow_kw={"max_events": cfg.flow_max_events},
+        n_ensemble=cfg.density_ensemble if cfg.density_ensemble is not None else cfg.n_ensemble,
+        samples=density_background(data, cfg).x,
     )
     return scores
+
+
+def idealized_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """Idealized anomaly detector (reference): :func:`l1ad.analysis.references.idealized_scores`."""
+    from l1ad.analysis import references
+
+    return references.idealized_scores(data, cfg)
+
+
+def supervised_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
+    """Fully supervised classifier (reference): :func:`l1ad.analysis.references.supervised_scores`."""
+    from l1ad.analysis import references
+
+    return references.supervised_scores(data, cfg)
 
 
 def quak_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
@@ -346,6 +406,7 @@ for _method in (
         density_scores,
         _selected("density"),
         uses_tensorflow=True,
+        background_model=density_background,
     ),
     Method(
         "single_model",
@@ -354,6 +415,18 @@ for _method in (
         _selected("single_model"),
         window_dependent=False,
         uses_tensorflow=True,
+    ),
+    Method(
+        "idealized",
+        "idealized anomaly detector (reference): SR data vs independent true SR background, k-fold",
+        idealized_scores,
+        _selected("idealized"),
+    ),
+    Method(
+        "supervised",
+        "fully supervised classifier (reference): SR signal vs SR background by truth, k-fold",
+        supervised_scores,
+        _selected("supervised"),
     ),
 ):
     register_method(_method)
