@@ -1,7 +1,7 @@
 """Closure test of a background model in the signal region (SR): can a classifier tell the model from truth?
 
 A method that models the SR background (CATHODE-style flow samples, ANODE densities, CURTAINS transports,
-SALAD reweighted simulation) gives it as a (possibly weighted) :class:`~l1ad.analysis.search.Sample` of SR
+SALAD reweighted simulation) gives it as a (possibly weighted) :class:`~l1ad.analysis.samples.Sample` of SR
 events. The closure AUC is the out-of-fold AUC of a k-fold boosted-tree classifier of model (label 1) vs true
 background (label 0, independent reference events in the SR), classes balanced with weights. A perfect model
 gives 0.5 within ``null_sigma``; a mis-modelled one more.
@@ -13,17 +13,13 @@ events, sqrt((n_0 + n_1 + 1) / (12 n_0 n_1)) (Mann-Whitney).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 from sklearn.model_selection import StratifiedKFold
 
-from l1ad.analysis import cwola, metrics
+from l1ad.analysis import cwola, metrics, search
 from l1ad.analysis.references import balanced_weights
-
-if TYPE_CHECKING:
-    from l1ad.analysis.search import Dataset, Sample, SearchConfig
+from l1ad.analysis.samples import Dataset, Sample, SearchConfig
 
 __all__ = ["closure_auc", "closure_test"]
 
@@ -95,8 +91,6 @@ def closure_test(data: Dataset, cfg: SearchConfig, method: str, use_mass: bool =
     """Closure AUC of ``method``'s background model of the SR (its ``background_model``) vs the SR events of
     ``data.reference``. Run it on a null sample (no signal): on data with signal the model of a good method is
     still background-like but the comparison then measures nothing else."""
-    from l1ad.analysis import search
-
     spec = search.get_method(method)
     if spec.background_model is None:
         raise ValueError(f"method {method!r} has no background model of the signal region to test")
@@ -106,5 +100,5 @@ def closure_test(data: Dataset, cfg: SearchConfig, method: str, use_mass: bool =
     ref = data.reference
     sr = cwola.window_labels(ref.m, cfg.window)
     keep = sr[0] & (sr[1] == 1)
-    truth = search.Sample(ref.x[keep], ref.m[keep], None if ref.weights is None else ref.weights[keep])
+    truth = Sample(ref.x[keep], ref.m[keep], None if ref.weights is None else ref.weights[keep])
     return {"method": method, **closure_auc(model, truth, cfg.n_folds, cfg.seed, use_mass=use_mass)}

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.preprocessing import QuantileTransformer
 
 from l1ad.analysis import cwola, density
+from l1ad.analysis.density import quantile_map
 
 __all__ = ["quantile_map", "transport", "transported_background", "curtains_scores", "MIN_EVENTS"]
 
@@ -62,13 +62,6 @@ def transport(
         out.append(bij.forward(z, **flow._kwargs(tf.constant(c_to[i : i + chunk]))).numpy())
     y = np.concatenate(out) if out else np.zeros((0, flow.n_features), np.float32)
     return y.astype(np.float64) * flow.scale[:-1] + flow.mean[:-1]
-
-
-def quantile_map(x_fit: np.ndarray, seed: int = 0) -> QuantileTransformer:
-    """Per-feature map to a standard normal by the quantiles of ``x_fit`` (1000 quantiles at most)."""
-    return QuantileTransformer(
-        n_quantiles=min(1000, len(x_fit)), output_distribution="normal", subsample=200_000, random_state=seed
-    ).fit(x_fit)
 
 
 def _regions(m: np.ndarray, window: cwola.Window) -> tuple[np.ndarray, np.ndarray]:

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 from sklearn.mixture import GaussianMixture
+from sklearn.preprocessing import QuantileTransformer
 
 from l1ad.analysis.cwola import Window, kfold_scores, window_labels
 from l1ad.analysis.early_stop import BestWeights
 
 __all__ = [
+    "SAMPLE_PREPROCESSING",
+    "quantile_map",
     "ConditionalGMM",
     "ConditionalFlow",
     "fit_conditional",
@@ -40,6 +43,9 @@ ESTIMATORS = ("flow", "gmm")
 #: widened by LOGIT_MARGIN on each side, logit-transformed, standardised: bounded and peaked features such as
 #: tau21 become unbounded and smoother, as in CATHODE)
 PREPROCESSING = ("standard", "logit")
+#: ... and "quantile" in :func:`background_samples`: each feature mapped to a standard normal by its sideband
+#: quantiles (:func:`quantile_map`) before a "standard" flow, mapped back after sampling.
+SAMPLE_PREPROCESSING = (*PREPROCESSING, "quantile")
 LOGIT_MARGIN = 0.02
 
 
@@ -349,6 +355,13 @@ def sample_sr_masses(
     return np.clip(v, lo, np.nextafter(hi, lo))
 
 
+def quantile_map(x_fit: np.ndarray, seed: int = 0) -> QuantileTransformer:
+    """Per-feature map to a standard normal by the quantiles of ``x_fit`` (1000 quantiles at most)."""
+    return QuantileTransformer(
+        n_quantiles=min(1000, len(x_fit)), output_distribution="normal", subsample=200_000, random_state=seed
+    ).fit(x_fit)
+
+
 def background_samples(
     x: np.ndarray,
     m: np.ndarray,
@@ -379,13 +392,20 @@ def background_samples(
             f"the signal region [{window.sr_lo:g}, {window.sr_hi:g}) holds {int(in_sr.sum())} events "
             f"(data m range [{m.min():g}, {m.max():g}])"
         )
-    model = fit_conditional(x[in_sb], m[in_sb], estimator, n_components, seed, **(flow_kw or {}))
+    kw = dict(flow_kw or {})
+    qt = None
+    if kw.get("preprocess") == "quantile":
+        qt = quantile_map(x[in_sb], seed)
+        kw["preprocess"] = "standard"
+    x_fit = x[in_sb] if qt is None else qt.transform(x[in_sb])
+    model = fit_conditional(x_fit, m[in_sb], estimator, n_components, seed, **kw)
     rng = np.random.default_rng(seed)
     n_samples = int(round(oversample * int(in_sr.sum())))
     m_samples = sample_sr_masses(m[in_sr], n_samples, window.sr_lo, window.sr_hi, rng, m_sampling)
     samples = model.sample(m_samples, rng)
     ok = np.isfinite(samples).all(axis=1)
-    return samples[ok], m_samples[ok], model
+    samples, m_samples = samples[ok], m_samples[ok]
+    return (samples if qt is None else qt.inverse_transform(samples)), m_samples, model
 
 
 def cathode_scores(

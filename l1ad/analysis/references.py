@@ -16,14 +16,10 @@ weights (equal total weight per class; a classifier's own ``class_weight`` is sw
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from l1ad.analysis import cwola
-
-if TYPE_CHECKING:  # runtime import would be circular (search registers these methods)
-    from l1ad.analysis.search import Dataset, Sample, SearchConfig
+from l1ad.analysis.samples import Dataset, Sample, SearchConfig
 
 __all__ = ["balanced_weights", "idealized_scores", "supervised_scores", "in_window"]
 
@@ -108,8 +104,6 @@ def supervised_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     truth_sr = np.asarray(data.truth)[in_sr].astype(int)
     extra = data.signal
     if extra is None:
-        from l1ad.analysis.search import Sample  # only needed here; search imports this module
-
         extra = Sample(np.zeros((0, data.x.shape[1])), np.zeros(0))
     _check_features(data, extra, "the signal sample")
     sig_sr = in_window(extra.m, cfg)[0]

@@ -99,7 +99,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--flow-max-events", type=int, default=30_000, help="CATHODE-style: sideband events the flow is fit on (0: all)"
     )
-    p.add_argument("--flow-preprocess", default="logit", choices=("logit", "standard"))
+    p.add_argument("--flow-preprocess", default="logit", choices=("logit", "standard", "quantile"))
     p.add_argument("--no-closure", action="store_true", help="skip the closure test on the null sample")
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     args = p.parse_args(argv)
