@@ -106,53 +106,15 @@ def fine_tune(
     validation_fraction: float = 0.1,
 ) -> density.ConditionalFlow:
     """A copy of ``start`` (weights and standardisation) trained further by maximum likelihood on (x, m)."""
-    from l1ad import keras_compat
-    from l1ad.analysis.early_stop import BestWeights
-
     n_layers = len(start._names)
     hidden = tuple(int(v.shape[-1]) for v in start._made[0].trainable_variables if v.shape.rank == 1)[:-1]
-    flow = density.ConditionalFlow(start.n_features, n_layers, hidden or (64, 64), seed)
+    flow = density.ConditionalFlow(start.n_features, n_layers, hidden or (64, 64), seed, start.preprocess)
     for var, value in zip(flow.trainable_variables, start.trainable_variables, strict=True):
         var.assign(value)
     flow.mean, flow.scale = start.mean.copy(), start.scale.copy()
-    tf = flow._tf
-    zj = ((np.column_stack([x, m]) - flow.mean) / flow.scale).astype(np.float32)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(zj))
-    n_val = max(int(validation_fraction * len(zj)), 1)
-    val, train = zj[order[:n_val]], zj[order[n_val:]]
-    d = flow.n_features
-    opt = keras_compat.keras().optimizers.Adam(learning_rate)
-    variables = flow.trainable_variables
-
-    @tf.function(reduce_retracing=True)
-    def step(batch):
-        with tf.GradientTape() as tape:
-            loss = -tf.reduce_mean(flow._z_log_prob(batch[:, :d], batch[:, d:]))
-        opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-        return loss
-
-    @tf.function(reduce_retracing=True)
-    def nll(batch):
-        return -tf.reduce_sum(flow._z_log_prob(batch[:, :d], batch[:, d:]))
-
-    def mean_nll(arr: np.ndarray) -> float:
-        return float(sum(nll(tf.constant(arr[i : i + 8192])) for i in range(0, len(arr), 8192))) / len(arr)
-
-    stopper = BestWeights(variables, patience)
-    stopper.should_stop(mean_nll(val))  # the starting point counts: fine-tuning may only improve on it
-    n_batches = max(len(train) // batch_size, 1)
-    for _ in range(epochs):
-        perm = rng.permutation(len(train))
-        losses = [
-            float(step(tf.constant(train[perm[b * batch_size : (b + 1) * batch_size]]))) for b in range(n_batches)
-        ]
-        v = mean_nll(val)
-        flow.history.append((float(np.mean(losses)), v))
-        if not np.isfinite(v) or stopper.should_stop(v):
-            break
-    stopper.restore()
-    return flow
+    flow.lo, flow.hi = start.lo.copy(), start.hi.copy()
+    zj = flow.standardized(x, m)
+    return flow.train(zj, epochs, batch_size, learning_rate, patience, validation_fraction, seed, start_counts=True)
 
 
 def fit(

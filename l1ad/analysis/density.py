@@ -201,9 +201,6 @@ class ConditionalFlow:
         seed: int = 0,
     ) -> ConditionalFlow:
         """Maximum likelihood on (x, m) with early stopping on a held-out fraction (best weights kept)."""
-        from l1ad import keras_compat
-
-        tf = self._tf
         x = np.asarray(x, dtype=np.float64)
         if self.preprocess == "logit":
             span = x.max(0) - x.min(0)
@@ -212,7 +209,32 @@ class ConditionalFlow:
         self.mean, self.scale = joint.mean(0), joint.std(0)
         if (self.scale == 0).any():
             raise ValueError("a feature (or the resonant variable) is constant in the fit sample")
-        zj = ((joint - self.mean) / self.scale).astype(np.float32)
+        return self.train(
+            self.standardized(x, m), epochs, batch_size, learning_rate, patience, validation_fraction, seed
+        )
+
+    def standardized(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Rows (x, m) as the flow sees them: preprocessed features and m, standardised as fitted (float32)."""
+        joint = np.column_stack([self._to_latent(np.asarray(x, dtype=np.float64))[0], m])
+        return ((joint - self.mean) / self.scale).astype(np.float32)
+
+    def train(
+        self,
+        zj: np.ndarray,
+        epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        patience: int = 10,
+        validation_fraction: float = 0.1,
+        seed: int = 0,
+        start_counts: bool = False,
+    ) -> ConditionalFlow:
+        """Maximum likelihood on :meth:`standardized` rows from the current weights, early stopping on a held-out
+        fraction (best weights kept; ``start_counts``: the current weights are a candidate too, so fine-tuning
+        can only improve the held-out likelihood)."""
+        from l1ad import keras_compat
+
+        tf = self._tf
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(zj))
         n_val = max(int(validation_fraction * len(zj)), 1)
@@ -235,8 +257,10 @@ class ConditionalFlow:
         def mean_nll(arr):
             return float(sum(nll(tf.constant(arr[i : i + 8192])) for i in range(0, len(arr), 8192))) / len(arr)
 
-        n_batches = max(len(train) // batch_size, 1)
         stopper = BestWeights(variables, patience)
+        if start_counts:
+            stopper.should_stop(mean_nll(val))
+        n_batches = max(len(train) // batch_size, 1)
         for _ in range(epochs):
             perm = rng.permutation(len(train))
             losses = [
