@@ -73,12 +73,7 @@ class AnodeFit:
 
 
 def _regions(m: np.ndarray, window: cwola.Window) -> tuple[np.ndarray, np.ndarray]:
-    in_win, label = cwola.window_labels(m, window)
-    in_sr, in_sb = in_win & (label == 1), in_win & (label == 0)
-    for name, mask in (("sideband", in_sb), ("signal-region", in_sr)):
-        if mask.sum() < MIN_EVENTS:
-            raise ValueError(f"ANODE: only {int(mask.sum())} {name} events (need >= {MIN_EVENTS}) in {window}")
-    return in_sr, in_sb
+    return cwola.checked_regions(m, window, MIN_EVENTS, "ANODE")
 
 
 def _arrays(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

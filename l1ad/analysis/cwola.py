@@ -24,6 +24,7 @@ __all__ = [
     "Window",
     "SelectionResult",
     "default_classifier",
+    "checked_regions",
     "window_labels",
     "kfold_scores",
     "select_top",
@@ -109,6 +110,20 @@ def window_labels(mres: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndar
     in_sr = (m >= window.sr_lo) & (m < window.sr_hi)
     in_sb = ((m >= window.sb_lo) & (m < window.sr_lo)) | ((m >= window.sr_hi) & (m < window.sb_hi))
     return in_sr | in_sb, in_sr.astype(np.int8)
+
+
+def checked_regions(
+    m: np.ndarray, window: Window, min_events: int, who: str, what: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(SR mask, sideband mask) of ``m``; a ValueError naming ``who`` (the method) when either region holds fewer
+    than ``min_events`` events (``what``: which events, e.g. "simulated")."""
+    in_win, label = window_labels(m, window)
+    in_sr, in_sb = in_win & (label == 1), in_win & (label == 0)
+    kind = f" {what}" if what else ""
+    for name, mask in (("sideband", in_sb), ("signal-region", in_sr)):
+        if mask.sum() < min_events:
+            raise ValueError(f"{who}: only {int(mask.sum())} {name}{kind} events (need >= {min_events}) in {window}")
+    return in_sr, in_sb
 
 
 def kfold_scores(

@@ -71,12 +71,7 @@ def check_simulation(simulation, n_features: int):
 
 
 def _regions(m: np.ndarray, window: cwola.Window, what: str) -> tuple[np.ndarray, np.ndarray]:
-    in_win, label = cwola.window_labels(m, window)
-    in_sr, in_sb = in_win & (label == 1), in_win & (label == 0)
-    for name, mask in (("sideband", in_sb), ("signal-region", in_sr)):
-        if mask.sum() < MIN_EVENTS:
-            raise ValueError(f"SALAD: only {int(mask.sum())} {name} {what} events (need >= {MIN_EVENTS}) in {window}")
-    return in_sr, in_sb
+    return cwola.checked_regions(m, window, MIN_EVENTS, "SALAD", what)
 
 
 def fit_weights(
