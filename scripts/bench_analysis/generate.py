@@ -9,10 +9,19 @@ events, written atomically) is kept, so the sample is whatever was finished. The
 - ``DIR/qcd_reference.h5``: QCD of the remaining jobs (independent background: the idealized detector's reference);
 - ``DIR/proxy_<mW>_<mX>_<mY>.h5``: the proxy signals (QUAK), never the true signal's masses.
 
-The benchmark of docs/analysis.md (16 cores, about 7 minutes):
+The benchmark of docs/analysis.md came from two time-limited runs on a 16-core machine (~72 events/s per job):
 
-    python scripts/bench_analysis/generate.py data/analysis --qcd-jobs 14 --data-jobs 10 --n-qcd 60000 \\
-        --n-signal 20000 --n-proxy 2000 --time-limit 420
+    python scripts/bench_analysis/generate.py OUT1 --qcd-jobs 14 --data-jobs 11 --n-qcd 60000 \
+        --n-signal 20000 --n-proxy 2000 --time-limit 420 --float32            # 340k + 94k QCD, signal, proxies
+    python scripts/bench_analysis/generate.py OUT2 --seed 2 --qcd-jobs 16 --n-qcd 60000 --n-signal 2 \
+        --n-proxy 1 --time-limit 315 --float32                                 # 390k QCD
+
+then ``resonant.merge``: lhco.h5 = OUT1/lhco.h5 + the first 260k QCD of OUT2 (600k QCD + 20k signal),
+qcd_reference.h5 = OUT1/qcd_reference.h5 + the other 130k (224k). About the same by count (600k + 200k QCD,
+other seeds; ~12 minutes on 16 cores, 1-2 hours on 2 at 70-140 events/s per core):
+
+    python scripts/bench_analysis/generate.py data/analysis --qcd-jobs 16 --data-jobs 12 --n-qcd 50000 \
+        --n-signal 20000 --n-proxy 2000 --float32
 """
 
 from __future__ import annotations
