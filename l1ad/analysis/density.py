@@ -205,18 +205,19 @@ class ConditionalFlow:
         if self.preprocess == "logit":
             span = x.max(0) - x.min(0)
             self.lo, self.hi = x.min(0) - LOGIT_MARGIN * span, x.max(0) + LOGIT_MARGIN * span
-        joint = np.column_stack([self._to_latent(x)[0], m])
+        joint = self._joint(x, m)
         self.mean, self.scale = joint.mean(0), joint.std(0)
         if (self.scale == 0).any():
             raise ValueError("a feature (or the resonant variable) is constant in the fit sample")
-        return self.train(
-            self.standardized(x, m), epochs, batch_size, learning_rate, patience, validation_fraction, seed
-        )
+        zj = ((joint - self.mean) / self.scale).astype(np.float32)
+        return self.train(zj, epochs, batch_size, learning_rate, patience, validation_fraction, seed)
+
+    def _joint(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        return np.column_stack([self._to_latent(np.asarray(x, dtype=np.float64))[0], m])
 
     def standardized(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Rows (x, m) as the flow sees them: preprocessed features and m, standardised as fitted (float32)."""
-        joint = np.column_stack([self._to_latent(np.asarray(x, dtype=np.float64))[0], m])
-        return ((joint - self.mean) / self.scale).astype(np.float32)
+        return ((self._joint(x, m) - self.mean) / self.scale).astype(np.float32)
 
     def train(
         self,
