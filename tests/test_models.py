@@ -137,6 +137,17 @@ def test_config_validation_and_yaml(tmp_path):
         ModelConfig(student_jet_occupancy=-1.0)
     with pytest.raises(ValueError, match="student_lepton_density"):
         ModelConfig(student_lepton_density="joint")
+    with pytest.raises(ValueError, match="student_lepton_term"):
+        ModelConfig(student_lepton_term="learned")
+    with pytest.raises(ValueError, match="needs student_lepton_density 'count'"):
+        ModelConfig(student_lepton_density="pattern", student_lepton_term="exact")
+    # a run saved before the exact lepton term: its pattern density and jet weight are kept, regressed
+    older = {k: v for k, v in ModelConfig().to_dict().items() if not k.startswith("student_lepton")}
+    older = {k: v for k, v in older.items() if k != "student_jet_occupancy"}
+    restored = ModelConfig.from_dict(older)
+    assert (restored.student_lepton_term, restored.student_lepton_density) == ("regressed", "pattern")
+    assert restored.student_jet_occupancy == restored.student_occupancy
+    assert ModelConfig.from_dict({"student_lepton_density": "pattern"}).student_lepton_term == "regressed"
     path = tmp_path / "cfg.yaml"
     path.write_text("model: dnn-ae\nhidden: [24, 12]\nlatent: 2\n")
     cfg = ModelConfig.load(path)
@@ -410,3 +421,33 @@ def test_occupancy_density_count_model_orders_by_lepton_count():
     assert augment.OccupancyDensity.from_dict(old).lepton_model == "pattern"
     with pytest.raises(ValueError, match="lepton_model"):
         augment.OccupancyDensity.fit(events, lepton_model="joint")
+
+
+def test_student_trigger_score_adds_the_exact_lepton_table():
+    """The teacher-student score: output + occupancy x -log p(n_lepton) / scale for an exact lepton term (the
+    QKeras twin rounds the table to its output lsb, as the firmware's integer table), nothing for a regressed one."""
+    from synthetic_events import background
+
+    from l1ad.data.preprocess import InputFormat
+    from l1ad.fixed.formats import FixedFormat
+    from l1ad.models import augment, student_score
+    from l1ad.models.train import StudentInfo
+
+    events = background(400, seed=3)
+    density = augment.OccupancyDensity.fit(events, lepton_model="count")
+    info = StudentInfo("kl", 1e-6, 4.0, 0.0, 3.0, 7.9, density, 2.0, "exact")
+    table = 4.0 * np.asarray(density.lepton) / 3.0
+    out = np.linspace(-1.0, 1.0, len(events))
+    n_egamma, n_muon, _ = augment.multiplicities(events)
+    np.testing.assert_allclose(student_score.trigger_score(out, info, events), out + table[n_egamma + n_muon])
+    lsb = 2.0**-6
+    quantized = student_score.trigger_score(out, info, events, lsb=lsb)
+    assert np.all(np.abs(quantized - out - table[n_egamma + n_muon]) <= lsb / 2)
+    term = student_score.count_term(info, InputFormat(10, 3, (0,) * 57), FixedFormat(10, 4))
+    assert term is not None and term.inputs == (3, 6, 9, 12, 15, 18, 21, 24) and term.empty == (0,) * 8
+    np.testing.assert_array_equal(term.table * lsb, np.rint(table / lsb) * lsb)
+    regressed = StudentInfo("kl", 1e-6, 4.0, 0.0, 3.0, 7.9, density, 2.0, "regressed")
+    assert np.array_equal(student_score.trigger_score(out, regressed, events), out)
+    assert student_score.count_term(regressed, InputFormat(10, 3, (0,) * 57), FixedFormat(10, 4)) is None
+    saved_before = {k: v for k, v in info.to_dict().items() if k != "lepton_term"}  # student.json of older runs
+    assert StudentInfo.from_dict(saved_before).lepton_term == "regressed"

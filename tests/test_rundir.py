@@ -11,7 +11,7 @@ from synthetic_events import background, signal
 
 from l1ad import cli, keras_compat
 from l1ad.data import adc2021
-from l1ad.models import export, store
+from l1ad.models import augment, export, store
 from l1ad.models.config import ModelConfig
 from l1ad.pipeline import train
 from l1ad.rundir import RunDirError
@@ -225,15 +225,22 @@ def test_student_is_the_runs_trigger_score_and_extracts_bit_exactly(run_dir, fil
     codes = run.input_format.to_codes(events)
     golden = golden_forward(fixed, codes)
     assert np.array_equal(golden.mu, qkeras_reference(run.student, fixed, codes))
-    assert np.array_equal(golden.score, golden.mu[:, 0] - fixed.latent_format.min_code)
-    saved = run.scores("Ato4l")["quantized_student"]
-    assert np.array_equal(golden.mu[:, 0] * fixed.latent_format.lsb, saved)
+    # the exact lepton term: table[lepton count], the count taken from the input codes as the firmware does
+    count = fixed.score.count
+    assert count is not None and count.name == "leptons" and count.max_count == 8
+    n_egamma, n_muon, _ = augment.multiplicities(events)
+    assert np.array_equal(count.counts(codes), n_egamma + n_muon) and len(np.unique(n_egamma + n_muon)) > 2
+    min_code, lsb = fixed.latent_format.min_code, fixed.latent_format.lsb
+    assert np.array_equal(golden.score, golden.mu[:, 0] - min_code + count.table[n_egamma + n_muon])
+    assert np.all(np.diff(count.table[1:]) > 0)  # each lepton beyond the first is rarer in the background
+    saved = run.scores("Ato4l")["quantized_student"]  # QKeras output + the rounded table: the golden value
+    assert np.array_equal((golden.score + min_code) * lsb, saved)
     assert extract(run, "kl").latent == run.config.latent  # the VAE's scores still come from its encoder
     info = run.student_info
-    assert info["teacher_score"] == "kl" and info["scale"] > 0
+    assert info["teacher_score"] == "kl" and info["scale"] > 0 and info["lepton_term"] == "exact"
     assert info["occupancy"] == ModelConfig().student_occupancy
     assert info["jet_occupancy"] == ModelConfig().student_jet_occupancy
-    assert info["density"]["lepton_model"] == "pattern" and len(info["density"]["lepton"]) == 5  # (n_e, n_mu)
+    assert info["density"]["lepton_model"] == "count" and len(info["density"]["lepton"]) == 9  # n_e + n_mu
 
 
 def test_verify_checks_each_network_that_computes_a_checked_score(run_dir):

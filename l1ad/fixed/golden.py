@@ -125,19 +125,15 @@ def layer_forward(layer: Layer, x: np.ndarray, input_format: FixedFormat) -> np.
 
 def reference_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:
     """The int64 implementation, straight from the definitions (the fast path is tested against it)."""
-    x = scale_inputs(model, check_input_codes(model, codes))
+    raw = check_input_codes(model, codes)
+    x = scale_inputs(model, raw)
     outputs = []
     for layer, fmt in zip(model.layers, model.layer_input_formats(), strict=True):
         x = layer_forward(layer, x, fmt)
         outputs.append(x)
-    return _outputs(model, outputs, score_codes)
-
-
-def _outputs(model: FixedPointModel, layers: list[np.ndarray], scorer) -> GoldenOutputs:
-    x = layers[-1]
     mu = x[:, : model.latent]
     logvar = x[:, model.latent :] if model.has_logvar else None
-    return GoldenOutputs(layers=layers, mu=mu, logvar=logvar, score=scorer(model.score, mu, logvar))
+    return GoldenOutputs(layers=outputs, mu=mu, logvar=logvar, score=score_codes(model.score, mu, logvar, raw))
 
 
 # ---- fast path: exact integers in float ---------------------------------------------------------------
@@ -251,14 +247,17 @@ def _plan(model: FixedPointModel) -> _Plan:
     return _Plan(layers, spec.output_format.width <= FLOAT64_BITS and 2 * spec.latent_format.width <= FLOAT64_BITS)
 
 
-def _block_score(model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np.ndarray | None) -> np.ndarray:
-    """The integer score of a block: the score's float64 fast path when it offers one and it is exact, else int64."""
+def _block_score(
+    model: FixedPointModel, plan: _Plan, mu: np.ndarray, logvar: np.ndarray | None, raw: np.ndarray
+) -> np.ndarray:
+    """The integer score of a block: the score's float64 fast path when it offers one and it is exact, else int64
+    (``raw``: the block's input codes, for a count term)."""
     if plan.score_float:
         lv = None if logvar is None else logvar.astype(np.float64, copy=False)
         fast = scores.get(model.score.kind).codes_float(model.score, mu.astype(np.float64, copy=False), lv)
         if fast is not None:
-            return fast.astype(np.int64)
-    return score_codes(model.score, mu.astype(np.int64), None if logvar is None else logvar.astype(np.int64))
+            return fast.astype(np.int64) + scores.count_codes(model.score, raw)
+    return score_codes(model.score, mu.astype(np.int64), None if logvar is None else logvar.astype(np.int64), raw)
 
 
 def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers: bool) -> tuple[list, np.ndarray]:
@@ -274,7 +273,7 @@ def _fast_block(model: FixedPointModel, plan: _Plan, x: np.ndarray, keep_layers:
     out = np.asarray(current)
     mu = out[:, : model.latent]
     logvar = out[:, model.latent :] if model.has_logvar else None
-    return layers, _block_score(model, plan, mu, logvar)
+    return layers, _block_score(model, plan, mu, logvar, x)
 
 
 def golden_forward(model: FixedPointModel, codes: np.ndarray) -> GoldenOutputs:

@@ -201,6 +201,8 @@ class FixedPointModel:
             raise ValueError(f"score {self.score.kind} needs logvar outputs (a VAE encoder)")
         if self.score.latent != self.latent:
             raise ValueError(f"score {self.score.kind} reads {self.score.latent} latent dims, model has {self.latent}")
+        if self.score.count is not None:
+            self.score.count.check_inputs(self.n_inputs)
         if self.input_scaling is not None and self.input_scaling.n != self.n_inputs:
             raise ValueError(f"input scaling has {self.input_scaling.n} entries, the model has {self.n_inputs} inputs")
 

@@ -33,6 +33,21 @@ AnomalyScoreLoop:
     res[0].range() = sum.range();
 }
 
+// The score plus a count term (CONFIG_T::count_term, generated from l1ad.fixed.scores.count): table[number of
+// counted model inputs that hold an object], read from the model input `raw`.
+template <class data_T, class raw_T, class res_T, typename CONFIG_T>
+void anomaly_score_count(data_T data[CONFIG_T::n_in], raw_T raw[CONFIG_T::n_raw], res_T res[1]) {
+    #pragma HLS INLINE
+    typename CONFIG_T::accum_t sum = CONFIG_T::template count_term<raw_T>(raw);
+AnomalyScoreCountLoop:
+    for (unsigned i = 0; i < CONFIG_T::n_latent; i++) {
+        #pragma HLS UNROLL
+        data_T lv = CONFIG_T::has_logvar ? data[CONFIG_T::n_latent + i] : data_T(0);
+        sum += CONFIG_T::template term<data_T>(data[i], lv);
+    }
+    res[0].range() = sum.range();
+}
+
 } // namespace nnet
 
 #endif

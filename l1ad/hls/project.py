@@ -302,8 +302,15 @@ def to_codes(values: np.ndarray, fmt: FixedFormat, what: str) -> np.ndarray:
 def encoder_with_score(encoder: Any, fixed: FixedPointModel) -> Any:
     """The encoder with the ``AnomalyScore`` layer appended (a tf_keras functional model)."""
     keras = keras_compat.keras()
-    layer = score_layer.keras_score_layer(fixed.score, n_in=fixed.layers[-1].n_out, name=SCORE_LAYER_NAME)
-    return keras.Model(encoder.input, layer(encoder.output), name=f"{encoder.name}_score")
+    layer = score_layer.keras_score_layer(
+        fixed.score,
+        n_in=fixed.layers[-1].n_out,
+        name=SCORE_LAYER_NAME,
+        n_raw=fixed.n_inputs,
+        raw_lsb=fixed.raw_format.lsb,
+    )
+    inputs = encoder.output if fixed.score.count is None else [encoder.output, encoder.input]
+    return keras.Model(encoder.input, layer(inputs), name=f"{encoder.name}_score")
 
 
 def create_project(

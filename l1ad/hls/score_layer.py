@@ -31,10 +31,13 @@ HEADER = Path(__file__).with_name("nnet_anomaly_score.h")
 BACKENDS = ("Vivado", "Vitis")
 
 
-def spec_to_config(spec: ScoreSpec, n_in: int) -> dict[str, Any]:
-    """JSON-able description of a ScoreSpec (what the Keras layer carries to the hls4ml parser)."""
+def spec_to_config(spec: ScoreSpec, n_in: int, n_raw: int = 0, raw_lsb: float = 1.0) -> dict[str, Any]:
+    """JSON-able description of a ScoreSpec (what the Keras layer carries to the hls4ml parser); ``n_raw`` and
+    ``raw_lsb``: the number and lsb of the trigger's input codes, which a count term reads (second input)."""
     return {
         "n_in": n_in,
+        "n_raw": n_raw,
+        "raw_lsb": raw_lsb,
         "spec": spec.to_json_dict(),
         "lut": [int(v) for v in spec.lut] if spec.lut is not None else None,
     }
@@ -59,19 +62,26 @@ def _keras_layer_class() -> type:
             self.score = score
 
         def call(self, inputs: Any) -> Any:
-            spec = self.score["spec"]
-            score, latent = scores.get(spec["kind"]), int(spec["latent"])
+            spec = config_to_spec(self.score)
+            score, latent = scores.get(spec.kind), spec.latent
+            encoded, raw = (inputs[0], inputs[1]) if isinstance(inputs, (list, tuple)) else (inputs, None)
 
-            def evaluate(x: np.ndarray) -> np.ndarray:
+            def evaluate(x: np.ndarray, *raw_values: np.ndarray) -> np.ndarray:
                 lv = x[:, latent : 2 * latent] if score.needs_logvar else None
-                return score.float_score(x[:, :latent], lv)[:, None].astype(x.dtype)
+                value = score.float_score(x[:, :latent], lv)
+                if spec.count is not None:  # the count term on the raw values' codes (their lsb: raw_lsb)
+                    raw_codes = np.rint(raw_values[0] / float(self.score["raw_lsb"])).astype(np.int64)
+                    value = value + spec.output_format.to_float(spec.count.codes(raw_codes))
+                return value[:, None].astype(x.dtype)
 
-            out = tf.numpy_function(evaluate, [inputs], inputs.dtype)
-            out.set_shape((inputs.shape[0], 1))
+            args = [encoded] if raw is None else [encoded, raw]
+            out = tf.numpy_function(evaluate, args, encoded.dtype)
+            out.set_shape((encoded.shape[0], 1))
             return out
 
         def compute_output_shape(self, input_shape: Any) -> tuple:
-            return (input_shape[0], 1)
+            first = input_shape[0] if isinstance(input_shape, list) else input_shape
+            return (first[0], 1)
 
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), "score": self.score}
@@ -79,9 +89,30 @@ def _keras_layer_class() -> type:
     return AnomalyScore
 
 
-def keras_score_layer(spec: ScoreSpec, n_in: int, name: str = "anomaly_score") -> Any:
-    """A tf_keras ``AnomalyScore`` layer for ``spec`` (to append to the encoder before conversion)."""
-    return _keras_layer_class()(spec_to_config(spec, n_in), name=name)
+def keras_score_layer(
+    spec: ScoreSpec, n_in: int, name: str = "anomaly_score", n_raw: int = 0, raw_lsb: float = 1.0
+) -> Any:
+    """A tf_keras ``AnomalyScore`` layer for ``spec`` (to append to the encoder before conversion; with a count
+    term it takes [encoder output, model input])."""
+    return _keras_layer_class()(spec_to_config(spec, n_in, n_raw, raw_lsb), name=name)
+
+
+def _count_lines(score: dict[str, Any], spec: ScoreSpec) -> list[str]:
+    """C++ of the count term: compare each counted input with its empty code, look the count up."""
+    count = spec.count
+    if count is None:
+        return []
+    lsb = float(score["raw_lsb"])
+    table = ", ".join(f"accum_t({int(v)})" for v in count.table)
+    lines = [
+        f"    static const unsigned n_raw = {int(score['n_raw'])};",
+        f"    // {count.name}: table[number of inputs whose code differs from an empty slot's]",
+        "    template <class raw_T> static accum_t count_term(raw_T raw[n_raw]) {",
+        f"        ap_uint<{max(count.max_count.bit_length(), 1)}> n = 0;",
+    ]
+    lines += [f"        n += raw[{j}] != raw_T({e * lsb!r});" for j, e in zip(count.inputs, count.empty, strict=True)]
+    lines += [f"        const accum_t table[{count.max_count + 1}] = {{{table}}};", "        return table[n];", "    }"]
+    return lines
 
 
 def config_struct(score: dict[str, Any], index: int, namespace: str = "nnet") -> str:
@@ -98,6 +129,7 @@ def config_struct(score: dict[str, Any], index: int, namespace: str = "nnet") ->
         "    template <class data_T> static accum_t term(data_T mu_v, data_T lv_v) {",
         body,
         "    }",
+        *_count_lines(score, spec),
         "};",
         "",
     ]
@@ -141,7 +173,11 @@ def register() -> None:
             super().__init__(HAnomalyScore, include_header=[f"nnet_utils/{HEADER.name}"])
 
         def format(self, node: Any) -> str:
-            inp, out = node.get_input_variable(), node.get_output_variable()
+            inp, out = node.get_input_variable(node.inputs[0]), node.get_output_variable()
+            if len(node.inputs) > 1:  # a count term: the model input is the second input
+                raw = node.get_input_variable(node.inputs[1])
+                types = f"{inp.type.name}, {raw.type.name}, {out.type.name}"
+                return f"nnet::anomaly_score_count<{types}, config{node.index}>({inp.name}, {raw.name}, {out.name});"
             return f"nnet::anomaly_score<{inp.type.name}, {out.type.name}, config{node.index}>({inp.name}, {out.name});"
 
     def parse_score_layer(keras_layer: dict, input_names: list, input_shapes: list, data_reader: Any) -> tuple:

@@ -15,6 +15,7 @@ QUANTIZATION_MODES = ("qat", "ptq")
 TARGETS = ("standardized", "input")
 REDUCTIONS = ("mean", "sum")
 STUDENT_TARGETS = ("kl", "rz", "mu2", "mse")
+LEPTON_TERMS = ("exact", "regressed")
 
 
 @dataclasses.dataclass
@@ -47,12 +48,15 @@ class ModelConfig:
     quantization (4-bit weights, 50 % pruning, 8-bit activations, 12-bit latent) keeps the quantized kl / rz
     AUC near 0.9 (75 % pruning: 0.7-0.8) but needs 30 ns (kl, mu2) / 35 ns (rz) at 200 MHz, ~1 % of a VU9P.
 
-    The teacher-student regressor (``student``): a quantized 57 -> ``student_hidden`` -> 1 network trained to
-    regress the float VAE's ``log(student_target score)`` + ``student_occupancy`` x the background's
-    -log p(n_egamma, n_muon) + ``student_jet_occupancy`` x -log p(n_jet)
+    The teacher-student trigger (``student``): a quantized 57 -> ``student_hidden`` -> 1 network trained to
+    regress the float VAE's ``log(student_target score)`` + ``student_jet_occupancy`` x the background's
+    -log p(n_jet), plus ``student_occupancy`` x the background's lepton density -log p(n_e + n_mu)
     (:class:`l1ad.models.augment.OccupancyDensity`: the per-feature VAE does not see two electrons + two muons
-    as rare, the multiplicity density does; ``student_lepton_density: count`` uses the total lepton count
-    instead, measured there), mapped linearly so that
+    as rare, the multiplicity density does). ``student_lepton_term: exact`` (default) leaves the lepton term out
+    of the regression: the firmware counts the leptons and adds the term from a 9-entry table
+    (:mod:`l1ad.fixed.scores.count`), which the small regressor could not learn (measured in docs/physics.md:
+    ato4l at FPR 1e-4 32-34 % instead of 20-26 %); ``regressed`` puts it in the target (``student_lepton_density:
+    pattern`` then uses the (n_e, n_mu) pattern). The target is mapped linearly so that
     the background median is 0 and its 1 - 1e-4 quantile is 5 (the output saturates at 8, beyond every
     background event of the training set), on the background and ``student_augment`` x as many augmented
     events. Its single output is the trigger score. It has its own quantization (``student_*``; hidden
@@ -103,9 +107,10 @@ class ModelConfig:
     student: bool = True  # DNN VAE with a float model only (ignored otherwise)
     student_hidden: tuple[int, ...] = (32, 16)
     student_target: str = "kl"  # float teacher score regressed (log): kl | rz | mu2 | mse
-    student_occupancy: float = 4.0  # + this x -log p(leptons) in the target
-    student_jet_occupancy: float = 4.0  # + this x -log p(n_jet) in the target
-    student_lepton_density: str = "pattern"  # lepton term: (n_e, n_mu) pattern | total lepton count ("count")
+    student_occupancy: float = 4.0  # x -log p(leptons): the lepton term of the score
+    student_jet_occupancy: float = 2.0  # + this x -log p(n_jet) in the target
+    student_lepton_density: str = "count"  # lepton term: total lepton count ("count") | (n_e, n_mu) "pattern"
+    student_lepton_term: str = "exact"  # "exact": firmware adds the lepton term by table | "regressed": in target
     student_augment: float = 1.0  # augmented events (x training events) in the student's training set
     student_tail: float = 0.0  # regression event weights ~ exp(student_tail x max(target, 0))
     student_weight_bits: int = 4
@@ -171,6 +176,13 @@ class ModelConfig:
             raise ValueError(
                 f"student_lepton_density must be one of {LEPTON_MODELS}, got {self.student_lepton_density!r}"
             )
+        if self.student_lepton_term not in LEPTON_TERMS:
+            raise ValueError(f"student_lepton_term must be one of {LEPTON_TERMS}, got {self.student_lepton_term!r}")
+        if self.student_lepton_term == "exact" and self.student_lepton_density != "count":
+            raise ValueError(
+                "student_lepton_term 'exact' adds a table of the lepton count: it needs student_lepton_density "
+                f"'count', got {self.student_lepton_density!r}"
+            )
         for name in ("prune", "student_prune"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name} (target sparsity) must be in [0, 1), got {getattr(self, name)}")
@@ -233,6 +245,13 @@ class ModelConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown model config keys: {unknown} (known: {sorted(known)})")
+        if "student_lepton_term" not in d and "student" in d and "student_occupancy" in d:
+            # a run saved before these settings existed: its lepton pattern density was regressed, and its jet
+            # term weighed as much as the lepton term
+            older = {"student_lepton_density": "pattern", "student_jet_occupancy": d["student_occupancy"]}
+            d = {**older, **d, "student_lepton_term": "regressed"}
+        elif d.get("student_lepton_density") == "pattern" and "student_lepton_term" not in d:
+            d = {**d, "student_lepton_term": "regressed"}  # the pattern density can only be regressed
         return cls(**d)
 
     def updated(self, **changes: Any) -> ModelConfig:

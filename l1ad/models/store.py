@@ -28,7 +28,8 @@ from l1ad.models import export, layers
 from l1ad.models.builders import full_model
 from l1ad.models.config import ModelConfig
 from l1ad.models.scores import model_scores, predict
-from l1ad.models.train import TrainedModels, reconstruction_target_values
+from l1ad.models.student_score import output_lsb, trigger_score
+from l1ad.models.train import StudentInfo, TrainedModels, reconstruction_target_values
 from l1ad.rundir import RunDir, RunDirError
 
 __all__ = [
@@ -111,8 +112,9 @@ def score_sample(
         for kind, values in model_scores(enc_out, recon, target, mask, cfg).items():
             out[f"{prefix}_{kind}"] = values
     for prefix, student in (("quantized", trained.student), ("float", trained.float_student)):
-        if student is not None:
-            out[f"{prefix}_student"] = predict(student, x)[:, 0]
+        if student is not None and trained.student_info is not None:
+            lsb = output_lsb(cfg) if prefix == "quantized" else None
+            out[f"{prefix}_student"] = trigger_score(predict(student, x)[:, 0], trained.student_info, particles, lsb)
     out["weights"] = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64)
     return out
 
@@ -326,7 +328,9 @@ class Run:
         enc_out, recon = predict(model, x)
         out = model_scores(enc_out, recon, y, slot_mask(particles), self.config)
         if self.has_student:
-            out["student"] = predict(self.student if quantized else self.float_student, x)[:, 0]
+            output = predict(self.student if quantized else self.float_student, x)[:, 0]
+            lsb = output_lsb(self.config) if quantized else None
+            out["student"] = trigger_score(output, StudentInfo.from_dict(self.student_info), particles, lsb)
         return out
 
 

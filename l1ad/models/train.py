@@ -305,7 +305,9 @@ def fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn: Any) -> list[np.nda
 class StudentInfo:
     """How the teacher-student regressor's target was made: ``(log(teacher score + eps) + occupancy x
     -log p(leptons) + jet_occupancy x -log p(n_jet) - center) / scale``, clipped to +-``clip`` (the student
-    output range). ``jet_occupancy`` None (runs written before it existed): the same as ``occupancy``."""
+    output range). ``jet_occupancy`` None (runs written before it existed): the same as ``occupancy``.
+    ``lepton_term`` "exact": the lepton term is not in the target; the trigger score adds
+    ``occupancy x -log p(leptons) / scale`` exactly (:mod:`l1ad.models.student_score`)."""
 
     teacher_score: str
     eps: float
@@ -315,6 +317,7 @@ class StudentInfo:
     clip: float
     density: augment.OccupancyDensity | None = None
     jet_occupancy: float | None = None
+    lepton_term: str = "regressed"  # runs written before "exact" existed
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -487,7 +490,8 @@ def student_raw_target(trained: TrainedModels, info: StudentInfo, particles: np.
     if info.density is not None:
         lepton, jet = info.density.terms(particles)
         jet_weight = info.occupancy if info.jet_occupancy is None else info.jet_occupancy
-        raw = raw + info.occupancy * lepton + jet_weight * jet
+        lepton_weight = 0.0 if info.lepton_term == "exact" else info.occupancy
+        raw = raw + lepton_weight * lepton + jet_weight * jet
     return raw
 
 
@@ -524,6 +528,7 @@ def train_student(
         0.99 * out_max,
         density,
         cfg.student_jet_occupancy,
+        cfg.student_lepton_term,
     )
     raw = student_raw_target(trained, info, train)
     info.center = float(np.median(raw))

@@ -10,6 +10,8 @@ from l1ad.fixed.extract import extract_fixed_model, run_input_fixed_format
 from l1ad.fixed.model import FixedPointModel
 from l1ad.imports.source import hls4ml_source_model, load_source
 from l1ad.models.store import Run, load_run
+from l1ad.models.student_score import count_term
+from l1ad.models.train import StudentInfo
 from l1ad.rundir import RunDir
 from l1ad.trigger import Trigger
 
@@ -29,7 +31,7 @@ def extract(run: Run, score: str | None = None, **score_options: Any) -> FixedPo
         raise ValueError(f"{run.path}: the run's encoder is not deployable (config.json deployable=false)")
     network = score_registry.get(score).encoder
     options = {**(source.options(score) if source is not None else {}), **score_options}
-    return extract_fixed_model(
+    fixed = extract_fixed_model(
         run.network(network),
         run_input_fixed_format(run.input_format),
         score=score,
@@ -37,6 +39,11 @@ def extract(run: Run, score: str | None = None, **score_options: Any) -> FixedPo
         variational=run.config.variational and network == "encoder",
         **options,
     )
+    if network == "student" and "count" not in options:  # the exact lepton term of the teacher-student score
+        count = count_term(StudentInfo.from_dict(run.student_info), run.input_format, fixed.latent_format)
+        if count is not None:
+            fixed = fixed.with_score(score, count=count, **options)
+    return fixed
 
 
 def fixed_model(run: Run | RunDir, score: str | None = None) -> FixedPointModel:

@@ -15,6 +15,9 @@ interval and lsb; nothing is rounded unless the FixedPointModel says so:
 - the score: ``mu2`` exact; ``kl`` / ``rz`` index the ScoreSpec's own integer table (passed to da4ml's
   ``FixedVariable.lookup`` as an explicit table, so its contents are the spec's integers) with the
   logvar floored + saturated into ``lut_input_format``;
+- a score's count term (:mod:`l1ad.fixed.scores.count`): each counted input compared with its empty code
+  (``any`` bit of ``x - empty``), the bits summed, and the count looked up in the term's integer table
+  (:func:`count_term`);
 - optionally the trigger bit ``score > threshold`` with the threshold as one more input (:func:`trigger`).
 
 da4ml's ``quantize`` offers TRN (floor) and RND (half up) only; RND_CONV (half to even, QKeras'
@@ -49,6 +52,7 @@ __all__ = [
     "dsp_levels",
     "score_terms",
     "score_value",
+    "count_term",
     "trigger",
     "trace_model",
 ]
@@ -237,6 +241,22 @@ def score_terms(
     return score.trace_terms(spec, _elements(mu), lv, _Ops(dsp_cutoff))
 
 
+def count_term(spec: ScoreSpec, raw: FixedVariableArray, raw_format: FixedFormat, scale: float):
+    """The count term's ``table[n]`` on the traced input values (codes of ``raw_format``), as a term of
+    ``scale * sum(terms)`` (None without a count term): ``n`` counts the inputs whose code differs from their
+    empty code."""
+    count = spec.count
+    if count is None:
+        return None
+    lsb = 2.0**-spec.output_format.frac
+    present = [
+        (raw[j] - e * raw_format.lsb).unary_bit_op("any") for j, e in zip(count.inputs, count.empty, strict=True)
+    ]
+    n = _signed_sum([(bit, 1) for bit in present])
+    table = count.table.astype(np.float64) * (lsb / scale)
+    return n.lookup(table, original_qint=(0.0, float(count.max_count), 1.0))
+
+
 def score_value(terms: list, scale: float):
     """``scale * sum(terms)``, summed earliest-first; equals ``score_codes * 2**-output_format.frac`` exactly."""
     total = _signed_sum([(t, 1) for t in terms])
@@ -348,6 +368,9 @@ def trace_model(
     mu = x[: model.latent]
     logvar = x[model.latent :] if model.has_logvar else None
     terms, scale = score_terms(model.score, mu, logvar, dsp_cutoff=latency_cutoff)
+    counted = count_term(model.score, quantized[:n], model.raw_format, scale)
+    if counted is not None:
+        terms = [*terms, counted]
     outputs = [score_value(terms, scale)]
     if with_trigger:
         outputs.append(trigger(terms, scale, quantized[n]))

@@ -14,6 +14,7 @@ import numpy as np
 
 from l1ad.fixed.formats import FixedFormat
 from l1ad.fixed.scores.base import Score, ScoreSpec, TraceOps
+from l1ad.fixed.scores.count import CountTerm, widened_format
 from l1ad.fixed.scores.kl import KL
 from l1ad.fixed.scores.mu2 import Mu2
 from l1ad.fixed.scores.rz import Rz
@@ -23,6 +24,7 @@ from l1ad.registry import Registry
 __all__ = [
     "Score",
     "ScoreSpec",
+    "CountTerm",
     "TraceOps",
     "register",
     "unregister",
@@ -30,6 +32,7 @@ __all__ = [
     "names",
     "make_score",
     "score_codes",
+    "count_codes",
 ]
 
 _REGISTRY: Registry[Score] = Registry("score")
@@ -60,14 +63,37 @@ def names(variational: bool | None = None, encoder: str | None = None) -> tuple[
     )
 
 
-def make_score(kind: str, latent: int, latent_format: FixedFormat, **options: Any) -> ScoreSpec:
-    """The fixed-point specification of score ``kind`` for ``latent`` codes of ``latent_format``."""
-    return get(kind).make_spec(latent, latent_format, **options)
+def make_score(
+    kind: str, latent: int, latent_format: FixedFormat, count: CountTerm | None = None, **options: Any
+) -> ScoreSpec:
+    """The fixed-point specification of score ``kind`` for ``latent`` codes of ``latent_format``; with ``count``,
+    plus that exact object-count table (the output format widened to hold the sum)."""
+    spec = get(kind).make_spec(latent, latent_format, **options)
+    if count is None:
+        return spec
+    if spec.params.get("typed"):
+        raise ValueError(f"score {kind}: a declared (typed) output format cannot take a count term")
+    spec.count = count
+    spec.output_format = widened_format(spec.output_format, count)
+    return spec
 
 
-def score_codes(spec: ScoreSpec, mu_codes: np.ndarray, logvar_codes: np.ndarray | None) -> np.ndarray:
-    """The integer score (codes of ``spec.output_format``) of each event, int64 arithmetic."""
-    return get(spec.kind).codes(spec, np.asarray(mu_codes, dtype=np.int64), logvar_codes)
+def score_codes(
+    spec: ScoreSpec, mu_codes: np.ndarray, logvar_codes: np.ndarray | None, raw_codes: np.ndarray | None = None
+) -> np.ndarray:
+    """The integer score (codes of ``spec.output_format``) of each event, int64 arithmetic; ``raw_codes`` (the
+    trigger's input codes) are needed when the spec has a count term."""
+    own = get(spec.kind).codes(spec, np.asarray(mu_codes, dtype=np.int64), logvar_codes)
+    return own + count_codes(spec, raw_codes)
+
+
+def count_codes(spec: ScoreSpec, raw_codes: np.ndarray | None) -> np.ndarray | int:
+    """The count term's ``table[n]`` per event (0 without a count term)."""
+    if spec.count is None:
+        return 0
+    if raw_codes is None:
+        raise ValueError(f"score {spec.kind}: its count term {spec.count.name!r} needs the input codes")
+    return spec.count.codes(raw_codes)
 
 
 for _score in (Mu2(), KL(), Rz(), Student()):

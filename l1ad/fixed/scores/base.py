@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from l1ad.fixed.formats import FixedFormat, as_codes
+from l1ad.fixed.scores.count import CountTerm
 
 __all__ = ["ScoreSpec", "Score", "TraceOps"]
 
@@ -31,7 +32,8 @@ class ScoreSpec:
     """The fixed-point score of a model: kind, latent format, exact output format and (optional) lookup table.
 
     ``params`` holds further integer constants of a score kind (e.g. shifts); ``lut`` (int64, one entry per
-    code of ``lut_input_format``) is the table of scores that look a function of logvar up.
+    code of ``lut_input_format``) is the table of scores that look a function of logvar up. ``count`` (optional)
+    adds ``table[n objects]`` read from the trigger's inputs; ``output_format`` then holds the sum.
     """
 
     kind: str
@@ -42,6 +44,7 @@ class ScoreSpec:
     lut: np.ndarray | None = None
     lut_format: FixedFormat | None = None
     params: dict[str, int] = field(default_factory=dict)
+    count: CountTerm | None = None  # an exact object-count table added to the score (l1ad.fixed.scores.count)
 
     def __post_init__(self) -> None:
         if self.latent < 1:
@@ -57,8 +60,8 @@ class ScoreSpec:
         self.params = {str(k): int(v) for k, v in self.params.items()}
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON description (the table itself travels separately as an integer array)."""
-        return {
+        """JSON description (the table itself travels separately as an integer array; a count term inline)."""
+        out: dict[str, Any] = {
             "kind": self.kind,
             "latent": self.latent,
             "latent_format": self.latent_format.to_dict(),
@@ -67,6 +70,9 @@ class ScoreSpec:
             "lut_format": self.lut_format.to_dict() if self.lut_format else None,
             "params": dict(self.params),
         }
+        if self.count is not None:
+            out["count"] = self.count.to_dict()
+        return out
 
     @classmethod
     def from_json_dict(cls, d: dict[str, Any], lut: np.ndarray | None = None) -> ScoreSpec:
@@ -85,6 +91,7 @@ class ScoreSpec:
             lut=lut,
             lut_format=fmt("lut_format"),
             params=d.get("params", {}),
+            count=CountTerm.from_dict(d["count"]) if d.get("count") else None,
         )
 
 

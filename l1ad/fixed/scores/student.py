@@ -6,7 +6,9 @@ Fixed point, for output codes ``y`` in a signed ``latent_format`` of width W (on
     S = sum_i (y_i - min_code) = sum_i y_i + latent x 2**(W-1)       (offset binary: the sign bit inverted)
 
 unsigned, with the output's fraction bits: a monotonic, exact map of the output that firmware compares with an
-unsigned threshold. The float definition is the output itself, sum_i y_i.
+unsigned threshold. The float definition is the output itself, sum_i y_i. A run whose lepton term is exact
+(:mod:`l1ad.models.student_score`) adds ``table[n_leptons]`` through the spec's count term
+(:mod:`l1ad.fixed.scores.count`).
 """
 
 from __future__ import annotations
