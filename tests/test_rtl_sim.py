@@ -151,3 +151,23 @@ def test_student_regressor_rtl(tmp_path):
     stage = verify_backend("rtl", model, verification_codes(model, 300, seed=3), tmp_path / "rtl")
     assert stage["ok"], stage
     assert stage["score"]["mismatched_values"] == 0 and stage["trigger"]["mismatched_values"] == 0
+
+
+def test_student_with_lepton_count_term_rtl(tmp_path):
+    """The default trigger's form: regressor + table[lepton count] (a count term): Verilog on Verilator == golden."""
+    from dataclasses import replace
+
+    from l1ad.fixed.scores import CountTerm, make_score
+
+    model = example_model("student", sizes=(57, 8), latent=1, sparsity=0.5, seed=6, name="count", variational=False)
+    pt = (3, 6, 9, 12, 15, 18, 21, 24)
+    term = CountTerm(pt, (0, -5, 0, 0, 3, 0, 0, 0), np.array([0, 2, 30, 90, 400, 700, 1000, 1300, 1600]))
+    model = replace(model, score=make_score("student", 1, model.latent_format, count=term))
+    codes = verification_codes(model, 400, seed=4)
+    rng = np.random.default_rng(4)
+    empty = rng.random((len(codes), len(pt))) < rng.random((len(codes), 1))  # every lepton count occurs
+    codes[:, list(pt)] = np.where(empty, np.asarray(term.empty), codes[:, list(pt)])
+    assert len(np.unique(term.counts(codes))) == 9
+    stage = verify_backend("rtl", model, codes, tmp_path / "rtl")
+    assert stage["ok"], stage
+    assert stage["score"]["mismatched_values"] == 0 and stage["trigger"]["mismatched_values"] == 0

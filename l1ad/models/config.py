@@ -59,13 +59,13 @@ class ModelConfig:
     pattern`` then uses the (n_e, n_mu) pattern). The target is mapped linearly so that
     the background median is 0 and its 1 - 1e-4 quantile is 5 (the output saturates at 8, beyond every
     background event of the training set), on the background and ``student_augment`` x as many augmented
-    events. Its single output is the trigger score. It has its own quantization (``student_*``; hidden
+    events. Its single output, plus the exact lepton term, is the trigger score. It has its own quantization (``student_*``; hidden
     activations ``quantized_relu(student_act_bits, student_act_integer)``, output
     ``quantized_bits(student_output_bits, student_output_integer)``): 4-bit weights, 50 % pruning and 8-bit
     activations follow the float student (ato4l 41.6 % vs 46.3 % at FPR 1e-3) in 25 ns and 6.7k LUT at
-    200 MHz; 75 % pruning and 6-bit activations (3.1k LUT) lose a fifth of it. ``student_occupancy`` 4 keeps
-    25-27 % of ato4l at FPR 1e-4 on 100k test events where 2 keeps 20-26 % (same three teachers; 6: 27 %, 8:
-    23 %; docs/physics.md).
+    200 MHz; 75 % pruning and 6-bit activations (3.1k LUT) lose a fifth of it. With the exact lepton term,
+    ``student_occupancy`` 4 keeps 31.9-34.2 % of ato4l at FPR 1e-4 on 200k test events (three teachers), 3 keeps
+    29.0-29.8 % and 6 the same as 4 (docs/physics.md).
     """
 
     model: str = "dnn-vae"
