@@ -251,3 +251,31 @@ def test_verify_checks_each_network_that_computes_a_checked_score(run_dir):
     assert set(summary["stages"]["qkeras_vs_golden"]) == {"encoder", "student"}
     assert summary["ok"] and summary["total_mismatches"] == 0
     assert verify(run, n_vectors=50, backends=[])["stages"]["qkeras_vs_golden"].keys() == {"student"}
+
+
+def test_a_new_student_on_the_same_teacher(run_dir, files, tmp_path):
+    """``l1ad train --teacher``: the VAE files are copied byte for byte, only the regressor is new (its settings
+    from the config), and the saved student scores are the new trigger's (golden model, integer for integer)."""
+    from l1ad.fixed.golden import golden_score
+    from l1ad.pipeline import extract
+
+    config = tmp_path / "student.yaml"
+    config.write_text("student_jet_occupancy: 1.0\nepochs: 40\n")  # the epochs stay the teacher run's
+    out = tmp_path / "new_student"
+    args = ["train", "--teacher", str(run_dir), "--out", str(out), "--config", str(config), "--student-occupancy", "3"]
+    assert cli.main([*args, "--no-progress"]) == 0
+    teacher, new = store.load_run(run_dir), store.load_run(out)
+    for name in ("encoder.h5", "decoder.h5", "float_model.h5", "input_format.json"):
+        assert store.sha256(out / name) == store.sha256(run_dir / name)
+    assert (new.config.student_occupancy, new.config.student_jet_occupancy) == (3.0, 1.0)
+    assert new.config.epochs == teacher.config.epochs  # the teacher's own settings stay
+    assert new.student_info["occupancy"] == 3.0 and new.metadata["teacher"] == str(run_dir.resolve())
+    events = adc2021.read_particles(files[1])
+    fixed = extract(new)
+    saved = new.scores("Ato4l")["quantized_student"]
+    golden = golden_score(fixed, new.input_format.to_codes(events))
+    assert np.array_equal((golden + fixed.latent_format.min_code) * fixed.latent_format.lsb, saved)
+    assert not np.array_equal(saved, teacher.scores("Ato4l")["quantized_student"])
+    assert np.array_equal(new.scores("Ato4l")["quantized_kl"], teacher.scores("Ato4l")["quantized_kl"])
+    with pytest.raises(SystemExit, match="either --data"):
+        cli.main(["train", "--out", str(tmp_path / "x")])

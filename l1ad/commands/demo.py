@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default="runs/demo", help="run directory (default: runs/demo; events in runs/demo_data)"
     )
     parser.add_argument(
-        "--full", action="store_true", help="the full-size demo (100k events, up to 100 epochs) instead of the quick one"
+        "--full",
+        action="store_true",
+        help="the full-size demo (100k events, up to 100 epochs) instead of the quick one",
     )
     parser.add_argument(
         "--score",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from l1ad.models.config import MODEL_KINDS, QUANTIZATION_MODES, ModelConfig
 
@@ -23,7 +24,13 @@ def _widths(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="background event file (ADC2021 HDF5)")
+    parser.add_argument("--data", help="background event file (ADC2021 HDF5); required unless --teacher")
+    parser.add_argument(
+        "--teacher",
+        metavar="RUN",
+        help="keep the VAE of this run (and its training events) and train only a new teacher-student regressor "
+        "with the student settings of --config / --student-occupancy (default: the current defaults)",
+    )
     parser.add_argument("--out", required=True, help="run directory to create (e.g. runs/x)")
     parser.add_argument("--model", choices=MODEL_KINDS, help="architecture (default dnn-vae)")
     parser.add_argument("--signals", nargs="*", default=[], help="signal event files to score")
@@ -58,9 +65,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from l1ad.pipeline import train
+    from l1ad.pipeline import retrain_student, train
 
+    if (args.data is None) == (args.teacher is None):
+        raise SystemExit("l1ad train: give either --data (train everything) or --teacher RUN (a new student only)")
     cfg = ModelConfig.load(args.config) if args.config else ModelConfig()
+    if args.teacher is not None:
+        cfg = cfg.updated(student_occupancy=args.student_occupancy)
+        run_obj = retrain_student(args.teacher, args.out, cfg, progress=not args.no_progress, overwrite=args.overwrite)
+        print(f"l1ad train: wrote {Path(args.out)} (the VAE of {args.teacher}, a new teacher-student regressor)")
+        _print_scores(run_obj)
+        return 0
     cfg = cfg.updated(
         model=args.model,
         epochs=args.epochs,
@@ -82,9 +97,13 @@ def run(args: argparse.Namespace) -> int:
     )
     student = ", teacher-student regressor: student.h5 (score: its output)" if run_obj.has_student else ""
     print(f"l1ad train: wrote {Path(args.out)} ({cfg.model}, deployable encoder: {run_obj.deployable}{student})")
+    _print_scores(run_obj)
+    return 0
+
+
+def _print_scores(run_obj: Any) -> None:
     for sample in run_obj.samples():
         s = run_obj.scores(sample)
         kinds = sorted(k[len("quantized_") :] for k in s if k.startswith("quantized_"))
         means = ", ".join(f"{k}={s['quantized_' + k].mean():.4g}" for k in kinds)
         print(f"  {sample:<16} {len(s['weights']):>8} events  mean quantized scores: {means}")
-    return 0

@@ -59,8 +59,8 @@ class ModelConfig:
     pattern`` then uses the (n_e, n_mu) pattern). The target is mapped linearly so that
     the background median is 0 and its 1 - 1e-4 quantile is 5 (the output saturates at 8, beyond every
     background event of the training set), on the background and ``student_augment`` x as many augmented
-    events. Its single output, plus the exact lepton term, is the trigger score. It has its own quantization (``student_*``; hidden
-    activations ``quantized_relu(student_act_bits, student_act_integer)``, output
+    events. Its single output, plus the exact lepton term, is the trigger score. It has its own quantization
+    (``student_*``; hidden activations ``quantized_relu(student_act_bits, student_act_integer)``, output
     ``quantized_bits(student_output_bits, student_output_integer)``): 4-bit weights, 50 % pruning and 8-bit
     activations follow the float student (ato4l 41.6 % vs 46.3 % at FPR 1e-3) in 25 ns and 6.7k LUT at
     200 MHz; 75 % pruning and 6-bit activations (3.1k LUT) lose a fifth of it. With the exact lepton term,

@@ -37,6 +37,8 @@ __all__ = [
     "load_run",
     "write_run",
     "score_sample",
+    "student_scores",
+    "save_student",
     "model_scores",
     "predict",
     "sha256",
@@ -111,12 +113,31 @@ def score_sample(
         enc_out, recon = predict(full_model(enc, dec, cfg, f"{prefix}_model"), x)
         for kind, values in model_scores(enc_out, recon, target, mask, cfg).items():
             out[f"{prefix}_{kind}"] = values
-    for prefix, student in (("quantized", trained.student), ("float", trained.float_student)):
-        if student is not None and trained.student_info is not None:
-            lsb = output_lsb(cfg) if prefix == "quantized" else None
-            out[f"{prefix}_student"] = trigger_score(predict(student, x)[:, 0], trained.student_info, particles, lsb)
+    out.update(student_scores(trained, particles))
     out["weights"] = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64)
     return out
+
+
+def student_scores(trained: TrainedModels, particles: np.ndarray) -> dict[str, np.ndarray]:
+    """``quantized_student`` / ``float_student``: the trigger score of the (quantized / float) teacher-student
+    regressor (its output + the exact lepton term); empty without a regressor."""
+    out: dict[str, np.ndarray] = {}
+    if trained.student_info is None:
+        return out
+    x = trained.input_format.to_model_input(particles)
+    for prefix, student in (("quantized", trained.student), ("float", trained.float_student)):
+        if student is not None:
+            lsb = output_lsb(trained.config) if prefix == "quantized" else None
+            out[f"{prefix}_student"] = trigger_score(predict(student, x)[:, 0], trained.student_info, particles, lsb)
+    return out
+
+
+def save_student(run: RunDir, trained: TrainedModels) -> None:
+    """Write the teacher-student regressor (deployable quantized, float, its target description) into ``run``."""
+    if trained.student is not None and trained.student_info is not None:
+        _save_h5(export.deployable_encoder(trained.student), run.student_h5)
+        _save_h5(trained.float_student, run.float_student_h5)
+        _json(run.student_json, trained.student_info.to_dict())
 
 
 def _save_h5(model: Any, path: Path) -> None:
@@ -155,10 +176,7 @@ def write_run(
         if trained.reconstruction_target is not None:
             trained.reconstruction_target.save(tmp.reconstruction_target_json)
         _save_h5(encoder, tmp.encoder_h5)
-        if trained.student is not None and trained.student_info is not None:
-            _save_h5(export.deployable_encoder(trained.student), tmp.student_h5)
-            _save_h5(trained.float_student, tmp.float_student_h5)
-            _json(tmp.student_json, trained.student_info.to_dict())
+        save_student(tmp, trained)
         _save_h5(trained.decoder, tmp.decoder_h5)
         _save_h5(full_model(encoder, trained.decoder, cfg, "quantized_model"), tmp.model_h5)
         if trained.float_encoder is not None:

@@ -5,6 +5,7 @@
     from l1ad import pipeline
 
     run = pipeline.train("bkg.h5", "runs/mine", signals=["ato4l.h5"])   # VAE + teacher-student regressor
+    run = pipeline.retrain_student("runs/mine", "runs/mine2")          # the same VAE, a new regressor
     conv = pipeline.convert(run)                   # golden FixedPointModel + hls4ml project, C-sim checked
     trigger = pipeline.trigger(run)                # the golden trigger: trigger(events) -> score codes
     pipeline.rtl(run, clock="200MHz")              # da4ml Verilog, latency, yosys resources
@@ -30,7 +31,7 @@ from l1ad.pipeline.importing import import_hls4ml, import_keras
 from l1ad.pipeline.rates import rates
 from l1ad.pipeline.report import report
 from l1ad.pipeline.scoring import score_events
-from l1ad.pipeline.training import open_run, train
+from l1ad.pipeline.training import open_run, retrain_student, train
 from l1ad.pipeline.verification import verify
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "rtl",
     "score_events",
     "train",
+    "retrain_student",
     "trigger",
     "verify",
 ]
