@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--student-occupancy",
         type=float,
-        help="weight of the background -log p(object multiplicities) in the student's target (0 = off)",
+        help="weight of the background lepton density -log p(n_e + n_mu) in the student trigger score (added "
+        "exactly by a table of the lepton count; 0 = off)",
     )
     parser.add_argument("--max-events", type=int, help="use at most this many background events")
     parser.add_argument("--seed", type=int)

@@ -20,8 +20,8 @@ struct anomaly_score_config {
     template <class data_T> static accum_t term(data_T mu_v, data_T lv_v) { return 0; }
 };
 
-template <class data_T, class res_T, typename CONFIG_T>
-void anomaly_score(data_T data[CONFIG_T::n_in], res_T res[1]) {
+// The sum over latent dimensions of the score's per-dimension term.
+template <class data_T, typename CONFIG_T> typename CONFIG_T::accum_t latent_terms(data_T data[CONFIG_T::n_in]) {
     #pragma HLS INLINE
     typename CONFIG_T::accum_t sum = 0;
 AnomalyScoreLoop:
@@ -30,6 +30,13 @@ AnomalyScoreLoop:
         data_T lv = CONFIG_T::has_logvar ? data[CONFIG_T::n_latent + i] : data_T(0);
         sum += CONFIG_T::template term<data_T>(data[i], lv);
     }
+    return sum;
+}
+
+template <class data_T, class res_T, typename CONFIG_T>
+void anomaly_score(data_T data[CONFIG_T::n_in], res_T res[1]) {
+    #pragma HLS INLINE
+    typename CONFIG_T::accum_t sum = latent_terms<data_T, CONFIG_T>(data);
     res[0].range() = sum.range();
 }
 
@@ -38,13 +45,8 @@ AnomalyScoreLoop:
 template <class data_T, class raw_T, class res_T, typename CONFIG_T>
 void anomaly_score_count(data_T data[CONFIG_T::n_in], raw_T raw[CONFIG_T::n_raw], res_T res[1]) {
     #pragma HLS INLINE
-    typename CONFIG_T::accum_t sum = CONFIG_T::template count_term<raw_T>(raw);
-AnomalyScoreCountLoop:
-    for (unsigned i = 0; i < CONFIG_T::n_latent; i++) {
-        #pragma HLS UNROLL
-        data_T lv = CONFIG_T::has_logvar ? data[CONFIG_T::n_latent + i] : data_T(0);
-        sum += CONFIG_T::template term<data_T>(data[i], lv);
-    }
+    typename CONFIG_T::accum_t sum = latent_terms<data_T, CONFIG_T>(data);
+    sum += CONFIG_T::template count_term<raw_T>(raw);
     res[0].range() = sum.range();
 }
 
