@@ -55,7 +55,7 @@ class ModelConfig:
     as rare, the multiplicity density does). ``student_lepton_term: exact`` (default) leaves the lepton term out
     of the regression: the firmware counts the leptons and adds the term from a 9-entry table
     (:mod:`l1ad.fixed.scores.count`), which the small regressor could not learn (measured in docs/physics.md:
-    ato4l at FPR 1e-4 32-34 % instead of 20-26 %); ``regressed`` puts it in the target (``student_lepton_density:
+    ato4l at FPR 1e-4 33-35 % instead of 20-26 %); ``regressed`` puts it in the target (``student_lepton_density:
     pattern`` then uses the (n_e, n_mu) pattern). The target is mapped linearly so that
     the background median is 0 and its 1 - 1e-4 quantile is 5 (the output saturates at 8, beyond every
     background event of the training set), on the background and ``student_augment`` x as many augmented
@@ -64,8 +64,8 @@ class ModelConfig:
     ``quantized_bits(student_output_bits, student_output_integer)``): 4-bit weights, 50 % pruning and 8-bit
     activations follow the float student (ato4l 41.6 % vs 46.3 % at FPR 1e-3) in 25 ns and 6.7k LUT at
     200 MHz; 75 % pruning and 6-bit activations (3.1k LUT) lose a fifth of it. With the exact lepton term,
-    ``student_occupancy`` 4 keeps 31.9-34.2 % of ato4l at FPR 1e-4 on 200k test events (three teachers), 3 keeps
-    29.0-29.8 % and 6 the same as 4 (docs/physics.md).
+    ``student_occupancy`` 4 keeps 33.0-34.9 % of ato4l at FPR 1e-4 on 200k test events (three teachers), 3 keeps
+    27.3-29.8 % and 6 33.0-36.0 % (docs/physics.md).
     """
 
     model: str = "dnn-vae"
