@@ -54,6 +54,8 @@ class SearchConfig:
     density_oversample: float = 4  # CATHODE-style: flow samples per SR event
     density_m_sampling: str = "kde"  # masses of the flow samples: "kde", "data" (the SR masses) or "uniform"
     density_ensemble: int | None = None  # CATHODE-style classifiers averaged per fold (None: n_ensemble)
+    density_calibration: str = "none"  # CATHODE-style sideband calibration of the flow samples (density.CALIBRATIONS):
+    # a classifier of sideband data vs flow samples at sideband masses weights the SR samples by p / (1 - p)
     flow_kw: dict = field(default_factory=dict)  # further fit_flow options (n_layers, hidden, epochs, ...)
 
 
