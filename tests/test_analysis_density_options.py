@@ -136,10 +136,12 @@ def test_density_method_uses_the_calibrated_background_model():
         edges=np.arange(2900, 4101, 100.0),
         n_folds=3,
         density_estimator="gmm",
-        gmm_components=2,
+        gmm_components=1,  # on raw features (no quantile map): cannot follow the exponential feature
+        flow_preprocess="standard",
         density_oversample=2,
         density_calibration="trees",
     )
+    assert search.SearchConfig(cfg.window, cfg.edges).density_calibration == density.DEFAULT_CALIBRATION
     method = search.get_method("density")
     model = method.background_model(data, cfg)
     assert model.weights is not None and len(model.weights) == len(model.x)

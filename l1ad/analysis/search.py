@@ -11,8 +11,9 @@ fitted_mass, mu, n_selected, and sic_max (signal-region SIC of the method's scor
 p-value corrected for the scan with n_eff = span / SR width + 1 independent windows (Sidak).
 
 Defaults: QUAK and the single-model baseline use per-class VAEs (``quak_model="vae"``), the density method a
-TensorFlow Probability conditional flow (``density_estimator="flow"``); ``"gmm"`` selects the fast mixture
-stand-ins.
+TensorFlow Probability conditional flow (``density_estimator="flow"``) on quantile-mapped features
+(``flow_preprocess="quantile"``) whose signal-region samples are weighted by a sideband calibration
+(``density_calibration="trees_m"``, :mod:`l1ad.analysis.density`); ``"gmm"`` selects the fast mixture stand-ins.
 """
 
 from __future__ import annotations

@@ -99,7 +99,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--flow-max-events", type=int, default=30_000, help="CATHODE-style: sideband events the flow is fit on (0: all)"
     )
-    p.add_argument("--flow-preprocess", default="logit", choices=("logit", "standard", "quantile"))
+    p.add_argument(
+        "--flow-preprocess",
+        default=search.SearchConfig.flow_preprocess,
+        choices=density.SAMPLE_PREPROCESSING,
+        help="CATHODE-style: flow feature preprocessing (default %(default)s)",
+    )
     p.add_argument(
         "--density-calibration",
         default=search.SearchConfig.density_calibration,
