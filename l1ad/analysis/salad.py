@@ -48,13 +48,15 @@ MIN_EVENTS = 50
 
 
 class SimWeights:
-    """w(m, x) = p_data / p_sim learnt in the sidebands; ``norm`` scales it to the SB data yield."""
+    """w(m, x) = p_data / p_sim learnt in the sidebands; ``norm`` scales it to the SB data yield. With
+    ``use_mass`` False the classifier saw x only: w(x), the sidebands' average of w(m, x)."""
 
-    def __init__(self, model: Pipeline, norm: float):
-        self.model, self.norm = model, float(norm)
+    def __init__(self, model: ClassifierMixin, norm: float, use_mass: bool = True):
+        self.model, self.norm, self.use_mass = model, float(norm), bool(use_mass)
 
     def __call__(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-        feats = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64)])
+        x = np.asarray(x, dtype=np.float64)
+        feats = np.column_stack([x, np.asarray(m, dtype=np.float64)]) if self.use_mass else x
         p = np.clip(self.model.predict_proba(feats)[:, 1], 1e-3, 1 - 1e-3)
         return self.norm * p / (1 - p)
 
@@ -83,20 +85,38 @@ def fit_weights(
     max_events: int = 50_000,
     hidden: tuple[int, ...] = (64, 64),
     sim_weights: np.ndarray | None = None,
+    classifier: ClassifierMixin | None = None,
+    use_mass: bool = True,
 ) -> SimWeights:
     """Classifier-learnt w(m, x) = p_data / p_sim from (SB) data and simulation; ``sim_weights`` are the
-    simulation's own event weights (if any), used for the normalisation only."""
+    simulation's own event weights (if any), used for the normalisation only. ``classifier``: another
+    scikit-learn classifier than the default MLP (cloned; its ``class_weight`` switched off, the classes are
+    equal in size); ``use_mass`` False: m is not a classifier input (w depends on x only)."""
     n_data, n_sim = len(x_data), len(x_sim)
     if min(n_data, n_sim) < MIN_EVENTS:
         raise ValueError(f"SALAD weights: {n_data} data and {n_sim} simulated events (need >= {MIN_EVENTS} each)")
     rng = np.random.default_rng(seed)
     n = min(n_data, n_sim, max_events)
     pick_d, pick_s = rng.choice(n_data, n, replace=False), rng.choice(n_sim, n, replace=False)
-    feats = np.concatenate(
-        [np.column_stack([x_data[pick_d], m_data[pick_d]]), np.column_stack([x_sim[pick_s], m_sim[pick_s]])]
-    )
+    f_data, f_sim = np.asarray(x_data, dtype=np.float64), np.asarray(x_sim, dtype=np.float64)
+    if use_mass:
+        f_data, f_sim = np.column_stack([f_data, m_data]), np.column_stack([f_sim, m_sim])
+    feats = np.concatenate([f_data[pick_d], f_sim[pick_s]])
     labels = np.concatenate([np.ones(n), np.zeros(n)])
-    model = make_pipeline(
+    if classifier is not None:
+        model = clone(classifier)
+        if "class_weight" in model.get_params():
+            model.set_params(class_weight=None)
+        model.fit(feats, labels)
+    else:
+        model = _mlp(hidden, seed).fit(feats, labels)
+    raw = SimWeights(model, 1.0, use_mass)
+    sw = np.ones(n_sim) if sim_weights is None else np.asarray(sim_weights, dtype=np.float64)
+    return SimWeights(model, n_data / float(np.sum(sw * raw(x_sim, m_sim))), use_mass)
+
+
+def _mlp(hidden: tuple[int, ...], seed: int) -> Pipeline:
+    return make_pipeline(
         StandardScaler(),
         MLPClassifier(
             hidden_layer_sizes=hidden,
@@ -108,10 +128,7 @@ def fit_weights(
             learning_rate_init=1e-3,
             random_state=seed,
         ),
-    ).fit(feats, labels)
-    raw = SimWeights(model, 1.0)
-    sw = np.ones(n_sim) if sim_weights is None else np.asarray(sim_weights, dtype=np.float64)
-    return SimWeights(model, n_data / float(np.sum(sw * raw(x_sim, m_sim))))
+    )
 
 
 def weighted_kfold_scores(

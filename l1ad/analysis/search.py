@@ -11,8 +11,9 @@ fitted_mass, mu, n_selected, and sic_max (signal-region SIC of the method's scor
 p-value corrected for the scan with n_eff = span / SR width + 1 independent windows (Sidak).
 
 Defaults: QUAK and the single-model baseline use per-class VAEs (``quak_model="vae"``), the density method a
-TensorFlow Probability conditional flow (``density_estimator="flow"``); ``"gmm"`` selects the fast mixture
-stand-ins.
+TensorFlow Probability conditional flow (``density_estimator="flow"``) on quantile-mapped features
+(``flow_preprocess="quantile"``) whose signal-region samples are weighted by a sideband calibration
+(``density_calibration="trees_m"``, :mod:`l1ad.analysis.density`); ``"gmm"`` selects the fast mixture stand-ins.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ _DENSITY_CACHE_SIZE = 8
 
 
 def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
-    """CATHODE-style background model of the SR: the sideband-fitted conditional density sampled at SR masses."""
+    """CATHODE-style background model of the SR: the sideband-fitted conditional density sampled at SR masses,
+    weighted by the sideband calibration of ``cfg.density_calibration`` (weights None without)."""
     key = (
         id(data.x),
         len(data.x),
@@ -134,12 +136,13 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
         cfg.flow_max_events,
         cfg.flow_preprocess,
         repr(sorted(cfg.flow_kw.items())),
+        cfg.density_calibration,
         cfg.seed,
     )
     if key not in _DENSITY_CACHE:
         while len(_DENSITY_CACHE) >= _DENSITY_CACHE_SIZE:
             _DENSITY_CACHE.pop(next(iter(_DENSITY_CACHE)))
-        samples, m_samples, _ = density.background_samples(
+        samples, m_samples, weights, _ = density.calibrated_background(
             data.x,
             data.m,
             cfg.window,
@@ -149,13 +152,16 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
             estimator=cfg.density_estimator,
             flow_kw={"max_events": cfg.flow_max_events, "preprocess": cfg.flow_preprocess, **cfg.flow_kw},
             m_sampling=cfg.density_m_sampling,
+            calibration=cfg.density_calibration,
         )
-        _DENSITY_CACHE[key] = Sample(samples, m_samples)
+        _DENSITY_CACHE[key] = Sample(samples, m_samples, weights)
     return _DENSITY_CACHE[key]
 
 
 def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
-    """CATHODE-style classifier output (data vs samples of the sideband density in the signal region)."""
+    """CATHODE-style classifier output (data vs samples of the sideband density in the signal region, weighted
+    when ``cfg.density_calibration`` is set)."""
+    background = density_background(data, cfg)
     scores, _ = density.cathode_scores(
         data.x,
         data.m,
@@ -164,7 +170,8 @@ def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
         seed=cfg.seed,
         classifier=cfg.classifier,
         n_ensemble=cfg.density_ensemble if cfg.density_ensemble is not None else cfg.n_ensemble,
-        samples=density_background(data, cfg).x,
+        samples=background.x,
+        sample_weights=background.weights,
     )
     return scores
 

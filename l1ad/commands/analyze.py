@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from l1ad.analysis import search
+from l1ad.analysis import density, search
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -82,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("flow", "gmm"),
         help="density method: TFP masked autoregressive flow (default) or conditional mixture",
     )
+    g.add_argument(
+        "--density-calibration",
+        default=search.SearchConfig.density_calibration,
+        choices=density.CALIBRATIONS,
+        help="density method: sideband calibration of the model samples (classifier weights; default %(default)s)",
+    )
     g.add_argument("--n-ensemble", type=int, default=1, help="CWoLa: classifiers averaged per fold (default 1)")
     g.add_argument(
         "--raw-jet-masses",
@@ -113,6 +119,7 @@ def _search_config(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "quak_model": args.quak_model,
         "density_estimator": args.density_estimator,
+        "density_calibration": args.density_calibration,
         "n_ensemble": args.n_ensemble,
         "model_inclusive": args.inclusive_model,
     }

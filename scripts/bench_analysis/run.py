@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from l1ad import keras_compat
-from l1ad.analysis import bumphunt, closure, cwola, plots, search
+from l1ad.analysis import bumphunt, closure, cwola, density, plots, search
 from l1ad.pipeline.analysis import benchmark_dataset, check_windows, write_json
 
 TRUE_MASS = 3500.0
@@ -99,7 +99,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--flow-max-events", type=int, default=30_000, help="CATHODE-style: sideband events the flow is fit on (0: all)"
     )
-    p.add_argument("--flow-preprocess", default="logit", choices=("logit", "standard", "quantile"))
+    p.add_argument(
+        "--flow-preprocess",
+        default=search.SearchConfig.flow_preprocess,
+        choices=density.SAMPLE_PREPROCESSING,
+        help="CATHODE-style: flow feature preprocessing (default %(default)s)",
+    )
+    p.add_argument(
+        "--density-calibration",
+        default=search.SearchConfig.density_calibration,
+        choices=density.CALIBRATIONS,
+        help="CATHODE-style: sideband calibration of the flow samples (classifier weights; default %(default)s)",
+    )
     p.add_argument("--no-closure", action="store_true", help="skip the closure test on the null sample")
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     args = p.parse_args(argv)
@@ -192,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 density_oversample=args.density_oversample,
                 flow_max_events=args.flow_max_events or None,
                 flow_preprocess=args.flow_preprocess,
+                density_calibration=args.density_calibration,
             )
             assert data.truth is not None
             in_sr = (data.m >= true_window.sr_lo) & (data.m < true_window.sr_hi)
@@ -262,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         f"efficiency {args.efficiency}; ensemble {args.n_ensemble}; jet masses "
         f"{'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator} "
         f"(oversample {args.density_oversample:g}, flow on {args.flow_max_events or 'all'} SB events, "
-        f"{args.flow_preprocess}); "
+        f"{args.flow_preprocess}, calibration {args.density_calibration}); "
         f"{elapsed:.0f} s"
     )
 
