@@ -409,3 +409,23 @@ def test_the_score_is_checked_through_the_score_registry():
     ):
         with pytest.raises(ImportFailed, match=message):
             _score_choice(*args)
+
+
+def test_a_count_term_on_an_imported_project_equals_its_cpp(run13, tmp_path):
+    """A score with a count term around an imported project (raw codes through its input-scaling stage): the
+    compiled harness counts the raw codes as the golden model does."""
+    from l1ad.fixed.scores import CountTerm
+
+    run = open_run(run13)
+    source = load_source(run.dir)
+    project = hls4ml_source_project(run.dir, source)
+    model = hls4ml_source_model(run.dir, source, "mu2", project=project)
+    inputs = (0, 3, 6, 9)
+    codes = raw_vectors(model, 2000, seed=8)
+    codes[::2, 3] = 0  # the empty code of input 3 on every other event
+    term = CountTerm(inputs, (int(codes[0, 0]), 0, 5, -7), np.array([0, 3, 40, 500, 9000]), name="objects")
+    counted = dataclasses.replace(model, score=model.with_score("mu2", count=term).score)
+    out = build_project_csim(counted, project, tmp_path / "count").run(codes)
+    golden = golden_forward(counted, codes)
+    np.testing.assert_array_equal(out.score, golden.score)
+    assert len(np.unique(term.counts(codes))) >= 3
