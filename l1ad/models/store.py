@@ -315,14 +315,22 @@ class Run:
     def metadata(self) -> dict[str, Any]:
         return json.loads(self.dir.metadata_json.read_text())
 
-    def data_files(self) -> list[Path]:
-        """The event files the run was trained and scored on (``metadata.json``) that still exist."""
+    def _recorded_files(self) -> dict[str, Path]:
+        """Sample name -> the event file ``metadata.json`` records for it (whether or not it still exists)."""
         try:
             files = self.metadata.get("data_files", {})
         except (FileNotFoundError, json.JSONDecodeError):
-            return []
-        paths = [Path(v["path"] if isinstance(v, dict) else v) for v in files.values()]
-        return [p for p in paths if p.is_file()]
+            return {}
+        return {name: Path(v["path"] if isinstance(v, dict) else v) for name, v in files.items() if v}
+
+    def data_files(self) -> list[Path]:
+        """The event files the run was trained and scored on (``metadata.json``) that still exist."""
+        return [p for p in self._recorded_files().values() if p.is_file()]
+
+    def data_file(self, sample: str) -> Path | None:
+        """The event file of ``sample`` ("background": the training background) if recorded and still there."""
+        path = self._recorded_files().get(sample)
+        return path if path is not None and path.is_file() else None
 
     def samples(self) -> list[str]:
         """Names of the scored samples."""

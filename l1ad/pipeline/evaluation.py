@@ -68,13 +68,6 @@ def model_scores(run: Run, events: np.ndarray, kinds: Sequence[str]) -> dict[str
     return out
 
 
-def _training_background(run: Run) -> Path | None:
-    files = run.metadata.get("data_files", {}) if run.dir.metadata_json.is_file() else {}
-    entry = files.get("background")
-    path = Path(entry["path"] if isinstance(entry, dict) else entry) if entry else None
-    return path if path is not None and path.is_file() else None
-
-
 def evaluate(
     runs: Sequence[Run],
     background: Sequence[str | os.PathLike],
@@ -130,7 +123,7 @@ def evaluate(
     summary_scores.update(evaluation.mean_over_seeds([baseline_table]))
 
     supervised_result: dict[str, Any] = {}
-    train_path = supervised_background or _training_background(runs[0])
+    train_path = supervised_background or runs[0].data_file("background")
     if supervised and train_path is None:
         supervised_result["skipped"] = "no background file for the supervised bound (--supervised-background)"
     elif supervised and train_path is not None:

@@ -103,10 +103,9 @@ def retrain_student(
     student_fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ModelConfig)}
     student_fields = {k: v for k, v in student_fields.items() if k.startswith("student_")}
     cfg = dataclasses.replace(src.config, student=True, **student_fields)
-    entry = src.metadata.get("data_files", {}).get("background")
-    data = Path(entry["path"] if isinstance(entry, dict) else entry) if entry else None
-    if data is None or not data.is_file():
-        raise FileNotFoundError(f"{src.path}: the teacher's training background ({data}) is not there")
+    data = src.data_file("background")
+    if data is None:
+        raise FileNotFoundError(f"{src.path}: the teacher's training background (metadata.json) is not there")
     configure_tensorflow(cfg.seed, threads)
     particles = adc2021.read_particles(data, stop=cfg.max_events)
     weights = adc2021.read_weights(data, stop=cfg.max_events)
@@ -130,8 +129,7 @@ def retrain_student(
         for name in TEACHER_FILES:
             if (src.path / name).is_file():
                 shutil.copy2(src.path / name, tmp.path / name)
-        deployable = json.loads(src.dir.config_json.read_text()).get("deployable", src.deployable)
-        tmp.config_json.write_text(json.dumps({**cfg.to_dict(), "deployable": deployable}, indent=1))
+        tmp.config_json.write_text(json.dumps({**cfg.to_dict(), "deployable": src.deployable}, indent=1))
         tmp.history_json.write_text(json.dumps(trained.history, indent=1))
         metadata = {**src.metadata, "teacher": str(src.path.resolve())}
         metadata["timings"] = {"train_student_s": time.perf_counter() - t0}
@@ -153,6 +151,5 @@ def _sample_events(run: Run, sample: str, background: np.ndarray, arrays: dict[s
     """The events behind a saved score sample: the background's scored split, or the signal file it came from."""
     if sample == "background" and "event_index" in arrays:
         return background[arrays["event_index"]]
-    entry = run.metadata.get("data_files", {}).get(sample)
-    path = Path(entry["path"] if isinstance(entry, dict) else entry) if entry else None
-    return adc2021.read_particles(path) if path is not None and path.is_file() else None
+    path = run.data_file(sample)
+    return adc2021.read_particles(path) if path is not None else None
