@@ -64,7 +64,8 @@ def test_bench_script_references_closure_and_sic(tmp_path, script):
     result = json.loads((tmp_path / "out" / "bench_analysis.json").read_text())
     rows = {(r["method"], r["n_injected"]): r for r in result["rows"]}
     assert set(rows) == {(m, n) for m in ("cwola", "density", "idealized", "supervised") for n in (0, 60)}
-    assert rows[("density", 0)]["closure"]["auc"] < 0.6 and rows[("cwola", 0)]["closure"] is None
+    assert rows[("density", 0)]["closure"]["auc"] < 0.6 and rows[("idealized", 0)]["closure"] is None
+    assert rows[("cwola", 0)]["closure"]["auc"] < 0.6  # CWoLa's model, the sidebands: features / m_jj do not vary
     assert rows[("supervised", 60)]["sic_max_true_window"] > 2
     assert rows[("density", 60)]["scan_centres"] == [3500.0] and len(rows[("cwola", 60)]["scan_centres"]) == 2
     assert all(r["wall_s"] > 0 and "z_global" in r for r in result["rows"])
@@ -77,3 +78,30 @@ def test_bench_script_references_closure_and_sic(tmp_path, script):
     text = (tmp_path / "c" / "bench_table.md").read_text()
     assert "| density | 0 / 60 |" in text and "0.5" in text  # closure AUC of the density model
     assert (tmp_path / "c" / "bench_sic_S60.png").is_file() and not (tmp_path / "c" / "bench_sic_S0.png").exists()
+
+
+def test_seeds_summary_averages_over_seeds_and_pairs_methods(tmp_path, capsys):
+    seeds = _load(SCRIPT.with_name("seeds.py"))
+
+    def row(method: str, z: float, s: int, b: int) -> dict:
+        return {"method": method, "n_injected": 610, "z": z, "sic_max_true_window": 10.0,
+                "sr_signal_selected": s, "sr_background_selected": b}  # fmt: skip
+
+    paths = []
+    for seed, (z_a, z_b) in enumerate([(5.0, 4.0), (7.0, 4.0), (6.0, 7.0)], start=1):
+        path = tmp_path / f"s{seed}.json"
+        path.write_text(json.dumps({"seed": seed, "rows": [row("a", z_a, 200, 400), row("b", z_b, 100, 400)]}))
+        paths.append(path)
+    assert seeds.main([*map(str, paths), "--compare", "a", "b"]) == 0
+    out = capsys.readouterr().out
+    assert "| a | 610 | 1,2,3 | 6.00 +- 1.00 (5.00 / 7.00 / 6.00)" in out  # local Z mean +- sd (per seed)
+    assert "| 10.00 +- 0.00 (10.00 / 10.00 / 10.00) |" in out  # S/sqrt(B) of a: 200 / sqrt(400)
+    assert "| 5.00 +- 0.00 (5.00 / 5.00 / 5.00) |" in out
+    assert "| 610 | S/sqrt(B) sel. in SR | +5.00 +- 0.00 | 3 |" in out
+    assert "| 610 | local Z | +1.00 +- 1.15 | 3 |" in out  # paired: differences 1, 3, -1
+    with pytest.raises(SystemExit, match="no runs of 'c'"):
+        seeds.main([*map(str, paths), "--compare", "a", "c"])
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"rows": [row("a", 1.0, 1, 1)]}))
+    with pytest.raises(SystemExit, match="no seed recorded"):
+        seeds.main([str(old)])

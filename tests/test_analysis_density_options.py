@@ -151,3 +151,74 @@ def test_density_method_uses_the_calibrated_background_model():
     scores = method.scores(data, cfg)
     sr = (m >= 3300) & (m < 3700)
     assert metrics.auc(scores[sr & ~truth], scores[sr & truth]) > 0.9
+
+
+class _ConstantModel:
+    """A conditional 'model' that always samples ``value`` and has log density ``log_p``."""
+
+    n_features = 2
+
+    def __init__(self, value: float, log_p: float):
+        self.value, self.log_p = value, log_p
+
+    def sample(self, m, rng):
+        return np.full((len(m), 2), self.value)
+
+    def log_prob(self, x, m):
+        return np.full(len(x), self.log_p)
+
+
+def test_model_mixture_samples_each_event_from_one_member_and_averages_densities():
+    mix = density.ModelMixture([_ConstantModel(0.0, np.log(0.2)), _ConstantModel(1.0, np.log(0.6))])
+    m = np.linspace(3300, 3700, 4000)
+    s = mix.sample(m, np.random.default_rng(0))
+    assert s.shape == (4000, 2) and (s[:, 0] == s[:, 1]).all() and np.isin(s, [0.0, 1.0]).all()
+    assert 0.45 < s[:, 0].mean() < 0.55  # members drawn with equal probability
+    np.testing.assert_array_equal(s, mix.sample(m, np.random.default_rng(0)))  # reproducible from the rng
+    np.testing.assert_allclose(mix.log_prob(np.zeros((3, 2)), m[:3]), np.log(0.4))
+    with pytest.raises(ValueError, match="at least one model"):
+        density.ModelMixture([])
+
+
+def test_fit_mixture_fits_independent_models_with_consecutive_seeds():
+    rng = np.random.default_rng(3)
+    m = rng.uniform(0, 1, 2000)
+    x = np.column_stack([rng.normal(m, 1.0), rng.normal(-m, 0.5)])
+    single = density.fit_mixture(x, m, 1, "gmm", n_components=2, seed=4)
+    assert isinstance(single, density.ConditionalGMM)
+    mix = density.fit_mixture(x, m, 3, "gmm", n_components=2, seed=4)
+    assert isinstance(mix, density.ModelMixture) and len(mix.models) == 3
+    first = density.fit_conditional(x, m, "gmm", n_components=2, seed=5)
+    np.testing.assert_array_equal(mix.models[1].gmm.means_, first.gmm.means_)
+    with pytest.raises(ValueError, match="n_models"):
+        density.fit_mixture(x, m, 0, "gmm")
+
+
+def test_density_models_setting_reaches_the_sideband_fit(monkeypatch):
+    """``SearchConfig.density_models`` (``--density-models``) is the number of models the density method fits."""
+    from l1ad.analysis import cwola, search
+
+    rng = np.random.default_rng(8)
+    x, m = _skewed_background(rng, 8_000)
+    window = cwola.Window.around(3500, 200, 400)
+    fitted: list[int] = []
+    real_fit = density.fit_mixture
+
+    def recording_fit(*args, **kw):
+        model = real_fit(*args, **kw)
+        fitted.append(len(model.models) if isinstance(model, density.ModelMixture) else 1)
+        return model
+
+    monkeypatch.setattr(density, "fit_mixture", recording_fit)
+    cfg = search.SearchConfig(
+        window=window,
+        edges=np.arange(2900, 4101, 100.0),
+        density_estimator="gmm",
+        gmm_components=2,
+        density_calibration="none",
+        density_models=3,
+    )
+    model = search.get_method("density").background_model(search.Dataset(x, m), cfg)
+    assert fitted == [3] and len(model.x) == round(4 * ((m >= 3300) & (m < 3700)).sum())
+    _, _, _, mix = density.calibrated_background(x, m, window, 2, 1, seed=0, estimator="gmm", n_models=2)
+    assert isinstance(mix, density.ModelMixture) and len(mix.models) == 2

@@ -113,7 +113,10 @@ def test_closure_test_of_the_density_background_model():
     result = closure.closure_test(data, cfg, "density")
     assert result["method"] == "density" and 0.45 < result["auc"] < 0.6
     with pytest.raises(ValueError, match="no background model"):
-        closure.closure_test(data, cfg, "cwola")
+        closure.closure_test(data, cfg, "idealized")
+    sidebands = search.get_method("cwola").background_model(data, cfg)  # CWoLa's model: the sideband events
+    in_win, label = cwola.window_labels(data.m, cfg.window)
+    assert np.array_equal(sidebands.m, data.m[in_win & (label == 0)]) and sidebands.weights is None
     with pytest.raises(ValueError, match="true background"):
         closure.closure_test(search.Dataset(data.x, data.m), cfg, "density")
 

@@ -37,6 +37,7 @@ __all__ = [
     "supervised_scores",
     "inclusive",
     "cwola_scores",
+    "cwola_background",
     "quak_scores",
     "single_model_scores",
     "density_scores",
@@ -71,7 +72,7 @@ def _hunt_selected(
     thr = cwola.select_top(ref, cfg.efficiency)
     keep = scores > thr
     z, mu, mass = cwola.bump_hunt_selected(data.m, keep, cfg.window, cfg.edges, cfg.resolution, cfg.model)
-    return {
+    result = {
         "method": method,
         "efficiency": cfg.efficiency,
         "z": z,
@@ -81,6 +82,11 @@ def _hunt_selected(
         "n_signal_selected": int((keep & data.truth).sum()) if data.truth is not None else None,
         "sic_max": _sic_in_sr(data, scores, cfg),
     }
+    if data.truth is not None:  # truth-level figure of the selection, free of the bump-hunt fit's fluctuations
+        in_sr = cwola.window_labels(data.m, cfg.window)[1].astype(bool) & in_win
+        result["sr_signal_selected"] = int((keep & in_sr & data.truth).sum())
+        result["sr_background_selected"] = int((keep & in_sr & ~data.truth).sum())
+    return result
 
 
 def inclusive(data: Dataset, cfg: SearchConfig) -> dict:
@@ -117,6 +123,13 @@ def cwola_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
     return scores
 
 
+def cwola_background(data: Dataset, cfg: SearchConfig) -> Sample:
+    """CWoLa's background model of the SR: the sideband events themselves (its classifier's background class)."""
+    in_win, label = cwola.window_labels(data.m, cfg.window)
+    in_sb = in_win & (label == 0)
+    return Sample(data.x[in_sb], data.m[in_sb])
+
+
 _DENSITY_CACHE: dict = {}  # the last few background models (the closure test and the scores share one fit)
 _DENSITY_CACHE_SIZE = 8
 
@@ -137,6 +150,7 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
         cfg.flow_preprocess,
         repr(sorted(cfg.flow_kw.items())),
         cfg.density_calibration,
+        cfg.density_models,
         cfg.seed,
     )
     if key not in _DENSITY_CACHE:
@@ -153,6 +167,7 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
             flow_kw={"max_events": cfg.flow_max_events, "preprocess": cfg.flow_preprocess, **cfg.flow_kw},
             m_sampling=cfg.density_m_sampling,
             calibration=cfg.density_calibration,
+            n_models=cfg.density_models,
         )
         _DENSITY_CACHE[key] = Sample(samples, m_samples, weights)
     return _DENSITY_CACHE[key]
@@ -288,8 +303,9 @@ class Method:
     ``scores`` is None for a method without selection (the inclusive fit); ``window_dependent`` False means
     the scores do not depend on the signal region and are computed once per scan; ``uses_tensorflow`` asks
     the caller to limit TensorFlow's threads. ``background_model`` (methods that model the signal region's
-    background: CATHODE-style, ANODE, CURTAINS-style, SALAD-style) gives that model as a (weighted) sample of
-    signal-region events, for the closure test against true background.
+    background: CATHODE-style, ANODE, CURTAINS-style, SALAD-style; for CWoLa the sideband events its classifier
+    takes as background) gives that model as a (weighted) sample of events, for the closure test against the true
+    background of the signal region.
     """
 
     name: str
@@ -333,7 +349,11 @@ def _selected(name: str) -> Hunter:
 for _method in (
     Method("inclusive", "bump hunt on all events (no selection)", None, lambda data, cfg, _: inclusive(data, cfg)),
     Method(
-        "cwola", "CWoLa hunting: k-fold boosted trees, signal region vs sidebands", cwola_scores, _selected("cwola")
+        "cwola",
+        "CWoLa hunting: k-fold boosted trees, signal region vs sidebands",
+        cwola_scores,
+        _selected("cwola"),
+        background_model=cwola_background,
     ),
     Method(
         "quak",

@@ -88,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=density.CALIBRATIONS,
         help="density method: sideband calibration of the model samples (classifier weights; default %(default)s)",
     )
+    g.add_argument(
+        "--density-models",
+        type=int,
+        default=search.SearchConfig.density_models,
+        help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
+    )
     g.add_argument("--n-ensemble", type=int, default=1, help="CWoLa: classifiers averaged per fold (default 1)")
     g.add_argument(
         "--raw-jet-masses",
@@ -120,6 +126,7 @@ def _search_config(args: argparse.Namespace) -> dict:
         "quak_model": args.quak_model,
         "density_estimator": args.density_estimator,
         "density_calibration": args.density_calibration,
+        "density_models": args.density_models,
         "n_ensemble": args.n_ensemble,
         "model_inclusive": args.inclusive_model,
     }

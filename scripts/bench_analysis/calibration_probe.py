@@ -5,10 +5,11 @@ events, seed 1) on the 600k benchmark with ``INJECT`` signal events (0: null sam
 sidebands, weights fit on one half of the sideband events and tested on the other.
 
     L1AD_ANALYSIS_DATA=data/analysis PYTHONPATH=$PWD nice python scripts/bench_analysis/calibration_probe.py \
-        0 logit trees,trees:200000,trees_m,trees_m:200000,mlp_m
+        0 logit trees,trees:200000,trees_m,trees_m:200000,mlp_m [N_MODELS]
 
 VARIANT is a :data:`l1ad.analysis.density.CALIBRATIONS` name, optionally with :MAX_EVENTS per class (default
-100000). Flow samples are cached in /tmp/calibration_probe.
+100000). N_MODELS (default 1) flows with different seeds and fit subsamples are sampled as a mixture
+(:class:`l1ad.analysis.density.ModelMixture`). Flow samples are cached in /tmp/calibration_probe.
 """
 
 import json
@@ -27,11 +28,12 @@ from l1ad.pipeline.analysis import benchmark_dataset
 keras_compat.limit_threads(1)
 DATA = Path(os.environ.get("L1AD_ANALYSIS_DATA", "data/analysis"))  # lhco.h5 and qcd_reference.h5
 inject, preprocess, variants = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
+n_models = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 edges = np.arange(2800, 6000.1, 100)
 data = benchmark_dataset(DATA / "lhco.h5", [], inject, 1, edges, reference=DATA / "qcd_reference.h5")
 assert data.reference is not None
 win = cwola.Window.around(3500, 200, 400)
-cache = Path(f"/tmp/calibration_probe/flow_{inject}_{preprocess}.npz")
+cache = Path(f"/tmp/calibration_probe/flow_{inject}_{preprocess}{'' if n_models == 1 else f'_x{n_models}'}.npz")
 cache.parent.mkdir(parents=True, exist_ok=True)
 with threadpool_limits(1):
     if cache.exists():
@@ -40,7 +42,7 @@ with threadpool_limits(1):
     else:
         t = time.time()
         draw, _, in_sr, in_sb = density._fit_sampler(
-            data.x, data.m, win, 10, 1, "flow", {"max_events": 30_000, "preprocess": preprocess}
+            data.x, data.m, win, 10, 1, "flow", {"max_events": 30_000, "preprocess": preprocess}, n_models
         )
         rng = np.random.default_rng(1)
         m_sr = density.sample_sr_masses(data.m[in_sr], 4 * int(in_sr.sum()), win.sr_lo, win.sr_hi, rng)

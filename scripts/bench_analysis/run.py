@@ -10,6 +10,8 @@ test) it prints and writes (JSON) per method:
   p_glob = 1 - (1 - p_loc)^n_eff, n_eff = (highest - lowest centre) / SR width + 1 independent windows;
 - SIC max and the SIC curve (SIC vs signal efficiency) of the method's score in the true SR (3.5 TeV window),
   from truth labels (used for these figures only, never to choose anything); one SIC figure per injection;
+- S/sqrt(B) of the selected events in the best window's SR, from truth (the selection's figure of merit, free of
+  the bump-hunt fit's fluctuations, which move the local Z of one injection by about +-1);
 - closure AUC (null sample only, methods with a background model of the SR, e.g. the CATHODE-style flow
   samples): out-of-fold AUC of a boosted-tree classifier of model vs true SR background (half of the reference
   file), ideally 0.5 within its null spread;
@@ -111,6 +113,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         choices=density.CALIBRATIONS,
         help="CATHODE-style: sideband calibration of the flow samples (classifier weights; default %(default)s)",
     )
+    p.add_argument(
+        "--density-models",
+        type=int,
+        default=search.SearchConfig.density_models,
+        help="CATHODE-style: flows fitted with different seeds and sideband subsamples, sampled as a mixture",
+    )
     p.add_argument("--no-closure", action="store_true", help="skip the closure test on the null sample")
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     args = p.parse_args(argv)
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 flow_max_events=args.flow_max_events or None,
                 flow_preprocess=args.flow_preprocess,
                 density_calibration=args.density_calibration,
+                density_models=args.density_models,
             )
             assert data.truth is not None
             in_sr = (data.m >= true_window.sr_lo) & (data.m < true_window.sr_hi)
@@ -255,17 +264,19 @@ def main(argv: list[str] | None = None) -> int:
 
     header = (
         f"{'method':<13}{'inj. S':>7}{'S/B(SR)':>9}{'best m':>8}{'local Z':>9}{'global Z':>9}{'SIC max':>9}"
-        f"{'closure AUC':>17}{'sel.':>7}{'sig sel.':>9}{'time s':>8}"
+        f"{'closure AUC':>17}{'sel.':>7}{'sig sel.':>9}{'S/vB SR':>8}{'time s':>8}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         cl = r["closure"]
         cl_txt = f"{cl['auc']:.3f}+-{max(cl['auc_err'], cl['null_sigma']):.3f}" if cl else "-"
+        s_sr, b_sr = r.get("sr_signal_selected"), r.get("sr_background_selected")
+        s_sqrt_b = f"{s_sr / np.sqrt(b_sr):.2f}" if s_sr and b_sr else "-"
         print(
             f"{r['method']:<13}{r['n_injected']:>7d}{100 * r['s_over_b_sr']:>8.2f}%{r['found_mass']:>8.0f}"
             f"{r['z']:>9.2f}{r['z_global']:>9.2f}{r['sic_max_true_window']:>9.2f}{cl_txt:>17}"
-            f"{r['n_selected']:>7d}{r['n_signal_selected'] or 0:>9d}{r['wall_s']:>8.0f}"
+            f"{r['n_selected']:>7d}{r['n_signal_selected'] or 0:>9d}{s_sqrt_b:>8}{r['wall_s']:>8.0f}"
         )
     n_bkg = int((~data.truth).sum()) if data.truth is not None else len(data.m)
     print(
@@ -274,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         f"efficiency {args.efficiency}; ensemble {args.n_ensemble}; jet masses "
         f"{'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator} "
         f"(oversample {args.density_oversample:g}, flow on {args.flow_max_events or 'all'} SB events, "
-        f"{args.flow_preprocess}, calibration {args.density_calibration}); "
+        f"{args.flow_preprocess}, calibration {args.density_calibration}, {args.density_models} flow(s)); "
         f"{elapsed:.0f} s"
     )
 
@@ -285,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": rows,
             "centres": {m: c.tolist() for m, c in centres.items()},
             "efficiency": args.efficiency,
+            "seed": args.seed,
             "n_background": n_bkg,
             "benchmark": str(args.benchmark),
             "reference": None if args.reference is None else str(args.reference),
