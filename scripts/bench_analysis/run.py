@@ -114,6 +114,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="CATHODE-style: sideband calibration of the flow samples (classifier weights; default %(default)s)",
     )
     p.add_argument(
+        "--density-ensemble",
+        type=int,
+        default=None,
+        help="CATHODE-style: classifiers averaged per fold (default: --n-ensemble)",
+    )
+    p.add_argument(
         "--density-models",
         type=int,
         default=search.SearchConfig.density_models,
@@ -213,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 flow_preprocess=args.flow_preprocess,
                 density_calibration=args.density_calibration,
                 density_models=args.density_models,
+                density_ensemble=args.density_ensemble,
             )
             assert data.truth is not None
             in_sr = (data.m >= true_window.sr_lo) & (data.m < true_window.sr_hi)
