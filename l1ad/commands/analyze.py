@@ -76,24 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("vae", "gmm"),
         help="QUAK / single-model per-class model: dense VAE (default) or Gaussian mixture",
     )
-    g.add_argument(
-        "--density-estimator",
-        default="flow",
-        choices=("flow", "gmm"),
-        help="density method: TFP masked autoregressive flow (default) or conditional mixture",
-    )
-    g.add_argument(
-        "--density-calibration",
-        default=search.SearchConfig.density_calibration,
-        choices=density.CALIBRATIONS,
-        help="density method: sideband calibration of the model samples (classifier weights; default %(default)s)",
-    )
-    g.add_argument(
-        "--density-models",
-        type=int,
-        default=search.SearchConfig.density_models,
-        help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
-    )
+    add_density_options(g)
     g.add_argument("--n-ensemble", type=int, default=1, help="CWoLa: classifiers averaged per fold (default 1)")
     g.add_argument(
         "--raw-jet-masses",
@@ -116,6 +99,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--efficiency", type=float, default=0.01, help="selection efficiency (default 0.01)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
+
+
+def add_density_options(group: argparse._ActionsContainer) -> None:
+    """The CATHODE-style method's model options (shared with ``scripts/bench_analysis/run.py``)."""
+    group.add_argument(
+        "--density-estimator",
+        default=search.SearchConfig.density_estimator,
+        choices=density.ESTIMATORS,
+        help="density method: TFP masked autoregressive flow (default) or conditional mixture",
+    )
+    group.add_argument(
+        "--density-calibration",
+        default=search.SearchConfig.density_calibration,
+        choices=density.CALIBRATIONS,
+        help="density method: sideband calibration of the model samples (classifier weights; default %(default)s)",
+    )
+    group.add_argument(
+        "--density-models",
+        type=int,
+        default=search.SearchConfig.density_models,
+        help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
+    )
 
 
 def _search_config(args: argparse.Namespace) -> dict:

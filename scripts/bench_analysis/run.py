@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from l1ad import keras_compat
 from l1ad.analysis import bumphunt, closure, cwola, density, plots, search
+from l1ad.commands.analyze import add_density_options
 from l1ad.pipeline.analysis import benchmark_dataset, check_windows, write_json
 
 TRUE_MASS = 3500.0
@@ -96,7 +97,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-ensemble", type=int, default=3, help="classifiers averaged per fold (all k-fold methods)")
     p.add_argument("--raw-jet-masses", action="store_true", help="features m_j instead of m_j / m_jj")
     p.add_argument("--quak-model", default="vae", choices=("vae", "gmm"))
-    p.add_argument("--density-estimator", default="flow", choices=("flow", "gmm"))
     p.add_argument("--density-oversample", type=float, default=4.0, help="CATHODE-style: flow samples per SR event")
     p.add_argument(
         "--flow-max-events", type=int, default=30_000, help="CATHODE-style: sideband events the flow is fit on (0: all)"
@@ -108,23 +108,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="CATHODE-style: flow feature preprocessing (default %(default)s)",
     )
     p.add_argument(
-        "--density-calibration",
-        default=search.SearchConfig.density_calibration,
-        choices=density.CALIBRATIONS,
-        help="CATHODE-style: sideband calibration of the flow samples (classifier weights; default %(default)s)",
-    )
-    p.add_argument(
         "--density-ensemble",
         type=int,
         default=None,
         help="CATHODE-style: classifiers averaged per fold (default: --n-ensemble)",
     )
-    p.add_argument(
-        "--density-models",
-        type=int,
-        default=search.SearchConfig.density_models,
-        help="CATHODE-style: flows fitted with different seeds and sideband subsamples, sampled as a mixture",
-    )
+    add_density_options(p)
     p.add_argument("--no-closure", action="store_true", help="skip the closure test on the null sample")
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     args = p.parse_args(argv)
