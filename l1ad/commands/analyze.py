@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from l1ad.analysis import density, search
+from l1ad.analysis import search
+from l1ad.pipeline.analysis import add_density_options
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -99,28 +100,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--efficiency", type=float, default=0.01, help="selection efficiency (default 0.01)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--folds", type=int, default=5)
-
-
-def add_density_options(group: argparse._ActionsContainer) -> None:
-    """The CATHODE-style method's model options (shared with ``scripts/bench_analysis/run.py``)."""
-    group.add_argument(
-        "--density-estimator",
-        default=search.SearchConfig.density_estimator,
-        choices=density.ESTIMATORS,
-        help="density method: TFP masked autoregressive flow (default) or conditional mixture",
-    )
-    group.add_argument(
-        "--density-calibration",
-        default=search.SearchConfig.density_calibration,
-        choices=density.CALIBRATIONS,
-        help="density method: sideband calibration of the model samples (classifier weights; default %(default)s)",
-    )
-    group.add_argument(
-        "--density-models",
-        type=int,
-        default=search.SearchConfig.density_models,
-        help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
-    )
 
 
 def _search_config(args: argparse.Namespace) -> dict:

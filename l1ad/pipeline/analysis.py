@@ -4,6 +4,7 @@ ADC2021 events). Results are JSON-ready dicts; :func:`write_json` writes them at
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 from l1ad.data.atomic import write_text_atomic
 
 __all__ = [
+    "add_density_options",
     "BENCH_FEATURES",
     "bench_features",
     "benchmark_dataset",
@@ -26,6 +28,31 @@ __all__ = [
     "resonant_search",
     "l1_search",
 ]
+
+
+def add_density_options(group: argparse._ActionsContainer) -> None:
+    """The CATHODE-style method's model options, for ``l1ad analyze`` and ``scripts/bench_analysis/run.py``."""
+    from l1ad.analysis import density, search
+
+    group.add_argument(
+        "--density-estimator",
+        default=search.SearchConfig.density_estimator,
+        choices=density.ESTIMATORS,
+        help="density method: TFP masked autoregressive flow (default) or conditional mixture",
+    )
+    group.add_argument(
+        "--density-calibration",
+        default=search.SearchConfig.density_calibration,
+        choices=density.CALIBRATIONS,
+        help="density method: sideband calibration of the model samples (classifier weights; default %(default)s)",
+    )
+    group.add_argument(
+        "--density-models",
+        type=int,
+        default=search.SearchConfig.density_models,
+        help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
+    )
+
 
 BENCH_FEATURES = ("mj1", "mj2", "tau21_j1", "tau21_j2")
 #: jet masses divided by m_jj: QCD jet masses scale with the jet pT, so raw masses are correlated with m_jj and

@@ -40,8 +40,7 @@ from tqdm import tqdm
 
 from l1ad import keras_compat
 from l1ad.analysis import bumphunt, closure, cwola, density, plots, search
-from l1ad.commands.analyze import add_density_options
-from l1ad.pipeline.analysis import benchmark_dataset, check_windows, write_json
+from l1ad.pipeline.analysis import add_density_options, benchmark_dataset, check_windows, write_json
 
 TRUE_MASS = 3500.0
 REFERENCES = ("idealized", "supervised")
