@@ -83,7 +83,7 @@ def _hunt_selected(
         "sic_max": _sic_in_sr(data, scores, cfg),
     }
     if data.truth is not None:  # truth-level figure of the selection, free of the bump-hunt fit's fluctuations
-        in_sr = cwola.window_labels(data.m, cfg.window)[1].astype(bool) & in_win
+        in_sr = references.in_window(data.m, cfg)[0]
         result["sr_signal_selected"] = int((keep & in_sr & data.truth).sum())
         result["sr_background_selected"] = int((keep & in_sr & ~data.truth).sum())
     return result
@@ -125,8 +125,7 @@ def cwola_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
 
 def cwola_background(data: Dataset, cfg: SearchConfig) -> Sample:
     """CWoLa's background model of the SR: the sideband events themselves (its classifier's background class)."""
-    in_win, label = cwola.window_labels(data.m, cfg.window)
-    in_sb = in_win & (label == 0)
+    in_sb = references.in_window(data.m, cfg)[1]
     return Sample(data.x[in_sb], data.m[in_sb])
 
 

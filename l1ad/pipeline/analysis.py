@@ -30,6 +30,25 @@ __all__ = [
 ]
 
 
+BENCH_FEATURES = ("mj1", "mj2", "tau21_j1", "tau21_j2")
+#: jet masses divided by m_jj: QCD jet masses scale with the jet pT, so raw masses are correlated with m_jj and
+#: a SR-vs-SB classifier learns that correlation and sculpts a bump into the selected spectrum (CWoLa null on
+#: the benchmark: local Z 2.7 at 3.9 TeV with raw masses, 2.2 with scaled ones). A narrow signal's m_j / m_jj
+#: is still narrow (m_jj resolution 5 %).
+SCALED_BY_MJJ = ("mj1", "mj2")
+
+
+def bench_features(x: np.ndarray, cols: tuple[str, ...], scale_masses: bool = True) -> np.ndarray:
+    """Search features (BENCH_FEATURES) of benchmark rows; jet masses divided by m_jj if ``scale_masses``."""
+    out = x[:, [cols.index(c) for c in BENCH_FEATURES]].astype(np.float64)
+    if scale_masses:
+        mjj = x[:, cols.index("mjj")]
+        for j, c in enumerate(BENCH_FEATURES):
+            if c in SCALED_BY_MJJ:
+                out[:, j] = out[:, j] / mjj
+    return out
+
+
 def add_density_options(group: argparse._ActionsContainer) -> None:
     """The CATHODE-style method's model options, for ``l1ad analyze`` and ``scripts/bench_analysis/run.py``."""
     from l1ad.analysis import density, search
@@ -52,25 +71,6 @@ def add_density_options(group: argparse._ActionsContainer) -> None:
         default=search.SearchConfig.density_models,
         help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
     )
-
-
-BENCH_FEATURES = ("mj1", "mj2", "tau21_j1", "tau21_j2")
-#: jet masses divided by m_jj: QCD jet masses scale with the jet pT, so raw masses are correlated with m_jj and
-#: a SR-vs-SB classifier learns that correlation and sculpts a bump into the selected spectrum (CWoLa null on
-#: the benchmark: local Z 2.7 at 3.9 TeV with raw masses, 2.2 with scaled ones). A narrow signal's m_j / m_jj
-#: is still narrow (m_jj resolution 5 %).
-SCALED_BY_MJJ = ("mj1", "mj2")
-
-
-def bench_features(x: np.ndarray, cols: tuple[str, ...], scale_masses: bool = True) -> np.ndarray:
-    """Search features (BENCH_FEATURES) of benchmark rows; jet masses divided by m_jj if ``scale_masses``."""
-    out = x[:, [cols.index(c) for c in BENCH_FEATURES]].astype(np.float64)
-    if scale_masses:
-        mjj = x[:, cols.index("mjj")]
-        for j, c in enumerate(BENCH_FEATURES):
-            if c in SCALED_BY_MJJ:
-                out[:, j] = out[:, j] / mjj
-    return out
 
 
 def _json_default(obj):
