@@ -85,7 +85,8 @@ def test_seeds_summary_averages_over_seeds_and_pairs_methods(tmp_path, capsys):
 
     def row(method: str, z: float, s: int, b: int) -> dict:
         return {"method": method, "n_injected": 610, "z": z, "sic_max_true_window": 10.0,
-                "sr_signal_selected": s, "sr_background_selected": b}  # fmt: skip
+                "sr_signal_selected": s, "sr_background_selected": b,
+                "z_signal_only": z - 1.0, "z_background_only": 1.0}  # fmt: skip
 
     paths = []
     for seed, (z_a, z_b) in enumerate([(5.0, 4.0), (7.0, 4.0), (6.0, 7.0)], start=1):
@@ -99,6 +100,9 @@ def test_seeds_summary_averages_over_seeds_and_pairs_methods(tmp_path, capsys):
     assert "| 5.00 +- 0.00 (5.00 / 5.00 / 5.00) |" in out
     assert "| 610 | S/sqrt(B) sel. in SR | +5.00 +- 0.00 | 3 |" in out
     assert "| 610 | local Z | +1.00 +- 1.15 | 3 |" in out  # paired: differences 1, 3, -1
+    assert "| 610 | signal-only Z | +1.00 +- 1.15 | 3 |" in out
+    assert "| 610 | background-only Z | +0.00 +- 0.00 | 3 |" in out
+    assert out.splitlines()[1] == "|---" * 8 + "|"  # one separator per column
     with pytest.raises(SystemExit, match="no runs of 'c'"):
         seeds.main([*map(str, paths), "--compare", "a", "c"])
     old = tmp_path / "old.json"

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from l1ad.analysis import closure, cwola, metrics, references, resonant, search
+from l1ad.analysis import bumphunt, closure, cwola, metrics, references, resonant, search
 from l1ad.pipeline.analysis import SIMULATION_MISMODEL, benchmark_dataset, check_windows
 from tests.analysis_helpers import light_classifier, one_thread  # noqa: F401
 
@@ -66,6 +66,21 @@ def test_references_are_registered_and_hunt():
     result, scores = search.run_method("idealized", data, cfg)
     assert result["method"] == "idealized" and scores is not None
     assert result["sic_max"] > 2
+
+
+def test_hunt_splits_the_local_z_into_signal_and_background_parts():
+    data, cfg = _planted(), _cfg(efficiency=0.05)
+    result, scores = search.run_method("supervised", data, cfg)
+    assert scores is not None and data.truth is not None
+    keep = scores > cwola.select_top(scores[references.in_window(data.m, cfg)[0]], cfg.efficiency)
+    # the background part is the bump hunt of the selected true background alone, at the window centre
+    z_bkg_alone, _ = bumphunt.local_significance(
+        bumphunt.binned_counts(data.m[keep & ~data.truth], cfg.edges), cfg.edges, 3500.0, cfg.resolution * 3500.0
+    )
+    assert result["z_background_only"] == z_bkg_alone
+    assert result["z_signal_only"] > 1  # 119 selected signal events at 3.5 TeV among ~590 sculpted background
+    null = search.Dataset(data.x, data.m, np.zeros(len(data.m), bool), reference=data.reference)
+    assert search.run_method("idealized", null, cfg)[0]["z_signal_only"] == 0.0
 
 
 def test_references_need_their_inputs():

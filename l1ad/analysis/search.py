@@ -86,6 +86,15 @@ def _hunt_selected(
         in_sr = references.in_window(data.m, cfg)[0]
         result["sr_signal_selected"] = int((keep & in_sr & data.truth).sum())
         result["sr_background_selected"] = int((keep & in_sr & ~data.truth).sum())
+        if (keep & ~data.truth).sum() >= 10:
+            result["z_background_only"], result["z_signal_only"] = bumphunt.truth_split_significance(
+                bumphunt.binned_counts(data.m[keep & data.truth], cfg.edges),
+                bumphunt.binned_counts(data.m[keep & ~data.truth], cfg.edges),
+                cfg.edges,
+                cfg.window.centre,
+                cfg.resolution * cfg.window.centre,
+                cfg.model,
+            )
     return result
 
 

@@ -12,6 +12,9 @@ test) it prints and writes (JSON) per method:
   from truth labels (used for these figures only, never to choose anything); one SIC figure per injection;
 - S/sqrt(B) of the selected events in the best window's SR, from truth (the selection's figure of merit, free of
   the bump-hunt fit's fluctuations, which move the local Z of one injection by about +-1);
+- the two parts of the local Z, from truth (``bumphunt.truth_split_significance``): the signal-only Z (the selected
+  signal on the smooth fit of the selected background) and the background-only Z (the bump the selection sculpts
+  into, or the fluctuation it picks from, the background alone);
 - closure AUC (null sample only, methods with a background model of the SR, e.g. the CATHODE-style flow
   samples): out-of-fold AUC of a boosted-tree classifier of model vs true SR background (half of the reference
   file), ideally 0.5 within its null spread;
@@ -40,6 +43,7 @@ from tqdm import tqdm
 
 from l1ad import keras_compat
 from l1ad.analysis import bumphunt, closure, cwola, density, plots, search
+from l1ad.data.atomic import atomic_path
 from l1ad.pipeline.analysis import add_density_options, benchmark_dataset, check_windows, write_json
 
 TRUE_MASS = 3500.0
@@ -114,6 +118,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_density_options(p)
     p.add_argument("--no-closure", action="store_true", help="skip the closure test on the null sample")
+    p.add_argument(
+        "--save-scores",
+        action="store_true",
+        help="also write scores_S<inj>_<method>.npz (m, truth, true-window score of every event) to redo the hunt",
+    )
     p.add_argument("--out", type=Path, default=Path("/tmp/analysis/bench"))
     args = p.parse_args(argv)
     known = search.method_names()
@@ -160,6 +169,12 @@ def sic_curve_points(bkg: np.ndarray, sig: np.ndarray, n: int = 100, min_bkg_eve
     grid = np.linspace(eff.min(), eff.max(), n)
     idx = np.clip(np.searchsorted(eff, grid), 0, len(eff) - 1)
     return {"eff_s": eff[idx].tolist(), "sic": sic[idx].tolist()}
+
+
+def save_scores(path: Path, m: np.ndarray, truth: np.ndarray, scores: np.ndarray) -> None:
+    """The true window's score of every event beside its m_jj and truth label (npz, written atomically)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, m=m, truth=truth, score=scores)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             i_true = int(np.argmin(np.abs(c - TRUE_MASS)))
             window_scores = res.pop("scores")
             s_true = window_scores[i_true]
+            if args.save_scores and s_true is not None:
+                save_scores(args.out / f"scores_S{n_inj}_{method}.npz", data.m, data.truth, s_true)
             if s_true is not None and data.truth[in_sr].any():
                 sic_inputs.setdefault(n_inj, {})[method] = (s_true[in_sr & ~data.truth], s_true[in_sr & data.truth])
             if n_inj == max(args.inject) and s_true is not None:
@@ -259,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = (
         f"{'method':<13}{'inj. S':>7}{'S/B(SR)':>9}{'best m':>8}{'local Z':>9}{'global Z':>9}{'SIC max':>9}"
-        f"{'closure AUC':>17}{'sel.':>7}{'sig sel.':>9}{'S/vB SR':>8}{'time s':>8}"
+        f"{'closure AUC':>17}{'sel.':>7}{'sig sel.':>9}{'S/vB SR':>8}{'Z sig|bkg':>12}{'time s':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -268,10 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         cl_txt = f"{cl['auc']:.3f}+-{max(cl['auc_err'], cl['null_sigma']):.3f}" if cl else "-"
         s_sr, b_sr = r.get("sr_signal_selected"), r.get("sr_background_selected")
         s_sqrt_b = f"{s_sr / np.sqrt(b_sr):.2f}" if s_sr and b_sr else "-"
+        z_parts = f"{r['z_signal_only']:.2f}|{r['z_background_only']:.2f}" if "z_signal_only" in r else "-"
         print(
             f"{r['method']:<13}{r['n_injected']:>7d}{100 * r['s_over_b_sr']:>8.2f}%{r['found_mass']:>8.0f}"
             f"{r['z']:>9.2f}{r['z_global']:>9.2f}{r['sic_max_true_window']:>9.2f}{cl_txt:>17}"
-            f"{r['n_selected']:>7d}{r['n_signal_selected'] or 0:>9d}{s_sqrt_b:>8}{r['wall_s']:>8.0f}"
+            f"{r['n_selected']:>7d}{r['n_signal_selected'] or 0:>9d}{s_sqrt_b:>8}{z_parts:>12}{r['wall_s']:>8.0f}"
         )
     n_bkg = int((~data.truth).sum()) if data.truth is not None else len(data.m)
     print(

@@ -4,7 +4,9 @@ deviation and per-seed values of the local Z, the max SIC and the selection's S/
 ``--compare A B`` the paired difference A - B over the seeds both ran (mean +- its standard error).
 
 The local Z of one injection moves by about +-1 with the seed (other injected events, folds and background
-fluctuations of the selected events), so methods are compared over several seeds:
+fluctuations of the selected events), so methods are compared over several seeds. Runs with truth also give the
+two parts of the local Z (``bumphunt.truth_split_significance``): the signal-only Z (the selected signal on a
+smooth background) and the background-only Z (the bump the selection makes in the background alone):
 
     python scripts/bench_analysis/seeds.py /tmp/fin/*/bench_analysis.json --compare density cwola
 """
@@ -23,6 +25,8 @@ FIGURES = {
     "z": "local Z",
     "sic_max_true_window": "SIC max",
     "s_sqrt_b": "S/sqrt(B) sel. in SR",
+    "z_signal_only": "signal-only Z",
+    "z_background_only": "background-only Z",
 }
 
 
@@ -48,7 +52,7 @@ def _values(rows: dict[int, dict], figure: str) -> dict[int, float]:
 
 
 def summary(runs: dict[tuple[str, int], dict[int, dict]]) -> str:
-    out = ["| method | injected S | seeds | " + " | ".join(FIGURES.values()) + " |", "|---|---|---|---|---|---|"]
+    out = ["| method | injected S | seeds | " + " | ".join(FIGURES.values()) + " |", "|---" * (3 + len(FIGURES)) + "|"]
     for (method, n_inj), rows in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         cells = []
         for figure in FIGURES:
