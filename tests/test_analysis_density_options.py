@@ -222,3 +222,52 @@ def test_density_models_setting_reaches_the_sideband_fit(monkeypatch):
     assert fitted == [3] and len(model.x) == round(4 * ((m >= 3300) & (m < 3700)).sum())
     _, _, _, mix = density.calibrated_background(x, m, window, 2, 1, seed=0, estimator="gmm", n_models=2)
     assert isinstance(mix, density.ModelMixture) and len(mix.models) == 2
+
+
+def test_density_classifier_setting_reaches_the_classifier_and_the_calibration(monkeypatch):
+    """``SearchConfig.density_classifier`` (``--density-classifier``) names the boosted trees of the density
+    method's classifier and of its tree calibration; ``SearchConfig.classifier`` overrides the classifier only."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from l1ad.analysis import cwola, search
+
+    assert search.SearchConfig.density_classifier == "trees_regularized"
+    window = cwola.Window.around(3500, 200, 400)
+    cfg = search.SearchConfig(window=window, edges=np.arange(2900, 4101, 100.0), seed=3)
+    chosen = search.density_classifier(cfg)
+    assert chosen.get_params()["min_samples_leaf"] == 200 and chosen.get_params()["random_state"] == 3
+    plain = search.density_classifier(search.SearchConfig(**{**cfg.__dict__, "density_classifier": "trees"}))
+    assert plain.get_params() == cwola.default_classifier(3).get_params()
+    own = HistGradientBoostingClassifier(max_iter=5)
+    assert search.density_classifier(search.SearchConfig(**{**cfg.__dict__, "classifier": own})) is own
+    with pytest.raises(ValueError, match="density_classifier must be one of"):
+        search.density_classifier(search.SearchConfig(**{**cfg.__dict__, "density_classifier": "forest"}))
+
+    asked: list[str] = []
+    for name, factory in list(cwola.CLASSIFIERS.items()):
+        monkeypatch.setitem(cwola.CLASSIFIERS, name, lambda seed, n=name, f=factory: (asked.append(n), f(seed))[1])
+    rng = np.random.default_rng(9)
+    x, m = _skewed_background(rng, 8_000)
+    calibrated = search.SearchConfig(
+        **{**cfg.__dict__, "density_estimator": "gmm", "gmm_components": 1, "density_calibration": "trees"}
+    )
+    assert search.get_method("density").background_model(search.Dataset(x, m), calibrated).weights is not None
+    assert asked == ["trees_regularized"]  # the calibration's trees
+    with pytest.raises(ValueError, match="trees must be one of"):
+        density.sideband_weights(x[:100], m[:100], x[:100], m[:100], "trees", trees="forest")
+
+
+def test_density_options_declare_the_classifier_choice():
+    """``add_density_options`` (``l1ad analyze``, ``run.py``): --density-classifier takes the names of
+    ``cwola.CLASSIFIERS`` and defaults to the SearchConfig default."""
+    import argparse
+
+    from l1ad.analysis import search
+    from l1ad.pipeline.analysis import add_density_options
+
+    parser = argparse.ArgumentParser()
+    add_density_options(parser)
+    assert parser.parse_args([]).density_classifier == search.SearchConfig.density_classifier
+    assert parser.parse_args(["--density-classifier", "trees"]).density_classifier == "trees"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--density-classifier", "forest"])

@@ -44,7 +44,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import QuantileTransformer
 
 from l1ad.analysis import salad
-from l1ad.analysis.cwola import Window, default_classifier, kfold_scores, window_labels
+from l1ad.analysis.cwola import CLASSIFIERS, Window, kfold_scores, window_labels
 from l1ad.analysis.early_stop import BestWeights
 from l1ad.analysis.references import balanced_weights
 
@@ -78,7 +78,7 @@ PREPROCESSING = ("standard", "logit")
 SAMPLE_PREPROCESSING = (*PREPROCESSING, "quantile")
 LOGIT_MARGIN = 0.02
 #: Sideband calibration of the model samples (:func:`calibrated_background`): "none"; "trees": boosted trees
-#: (:func:`l1ad.analysis.cwola.default_classifier`) of sideband data vs samples on x only, w(x); "trees_m": the
+#: (one of :data:`l1ad.analysis.cwola.CLASSIFIERS`) of sideband data vs samples on x only, w(x); "trees_m": the
 #: same with m as an input, w(x, m); "mlp_m": SALAD's MLP on (x, m) (smooth in m).
 CALIBRATIONS = ("none", "trees", "trees_m", "mlp_m")
 DEFAULT_CALIBRATION = "trees_m"  # SearchConfig.density_calibration's default too
@@ -541,13 +541,17 @@ def sideband_weights(
     calibration: str = DEFAULT_CALIBRATION,
     seed: int = 0,
     max_events: int = CALIBRATION_MAX_EVENTS,
+    trees: str = "trees",
 ) -> salad.SimWeights:
     """w = p / (1 - p) of a classifier of sideband data (label 1) vs model samples drawn at sideband masses
     (label 0): :func:`l1ad.analysis.salad.fit_weights` with the classifier and inputs of ``calibration``
-    (:data:`CALIBRATIONS`), at most ``max_events`` per class."""
+    (:data:`CALIBRATIONS`; the tree calibrations use the boosted trees named ``trees`` in
+    :data:`l1ad.analysis.cwola.CLASSIFIERS`), at most ``max_events`` per class."""
     if calibration not in CALIBRATIONS or calibration == "none":
         raise ValueError(f"calibration must be one of {CALIBRATIONS[1:]}, got {calibration!r}")
-    classifier = None if calibration.startswith("mlp") else default_classifier(seed)
+    if trees not in CLASSIFIERS:
+        raise ValueError(f"trees must be one of {sorted(CLASSIFIERS)}, got {trees!r}")
+    classifier = None if calibration.startswith("mlp") else CLASSIFIERS[trees](seed)
     return salad.fit_weights(
         x_sb,
         m_sb,
@@ -573,6 +577,7 @@ def calibrated_background(
     calibration: str = DEFAULT_CALIBRATION,
     calibration_max_events: int = CALIBRATION_MAX_EVENTS,
     n_models: int = 1,
+    calibration_trees: str = "trees",
 ):
     """The SR samples of :func:`background_samples` with sideband-calibration weights: (features, masses,
     weights or None, fitted model).
@@ -581,7 +586,8 @@ def calibrated_background(
     ``calibration_max_events``) sideband events; :func:`sideband_weights` learns there how the model differs from
     the sideband data, and its weights w(x) (or w(x, m)) of the SR samples, scaled to mean 1, undo the same
     mis-modelling in the SR. The SR samples are the same as without calibration (drawn first). ``n_models`` > 1
-    fits a :class:`ModelMixture` (:func:`fit_mixture`)."""
+    fits a :class:`ModelMixture` (:func:`fit_mixture`); ``calibration_trees`` names the tree calibration's
+    classifier (:data:`l1ad.analysis.cwola.CLASSIFIERS`)."""
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
     x = np.asarray(x, dtype=np.float64)
@@ -598,7 +604,9 @@ def calibrated_background(
         pick = rng.choice(len(m_sb), calibration_max_events, replace=False)
         x_sb, m_sb = x_sb[pick], m_sb[pick]
     sb_samples, sb_masses = draw(m_sb, rng)
-    weights = sideband_weights(x_sb, m_sb, sb_samples, sb_masses, calibration, seed, calibration_max_events)
+    weights = sideband_weights(
+        x_sb, m_sb, sb_samples, sb_masses, calibration, seed, calibration_max_events, trees=calibration_trees
+    )
     w = weights(samples, m_samples)
     return samples, m_samples, w / w.mean(), model
 

@@ -58,6 +58,8 @@ class SearchConfig:
     density_calibration: str = "trees_m"  # CATHODE-style sideband calibration of the flow samples (one of
     # density.CALIBRATIONS, "none" = off): boosted trees of sideband data vs flow samples at the sideband masses
     # (x and m) weight the SR samples by p / (1 - p); closure AUC 0.551 -> 0.520 (logit flow), docs/analysis.md
+    density_classifier: str = "trees_regularized"  # CATHODE-style classifier of SR data vs samples (a name in
+    # cwola.CLASSIFIERS; ``classifier`` above overrides it): "trees" is CWoLa's, docs/analysis.md compares them
     density_models: int = 5  # CATHODE-style: flows fitted with different seeds and sideband subsamples, sampled as
     # an equal-weight mixture (density.ModelMixture): closure AUC 0.523 -> 0.511 (truth 0.507), docs/analysis.md
     flow_kw: dict = field(default_factory=dict)  # further fit_flow options (n_layers, hidden, epochs, ...)

@@ -159,6 +159,7 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
         repr(sorted(cfg.flow_kw.items())),
         cfg.density_calibration,
         cfg.density_models,
+        cfg.density_classifier,
         cfg.seed,
     )
     if key not in _DENSITY_CACHE:
@@ -176,9 +177,21 @@ def density_background(data: Dataset, cfg: SearchConfig) -> Sample:
             m_sampling=cfg.density_m_sampling,
             calibration=cfg.density_calibration,
             n_models=cfg.density_models,
+            calibration_trees=cfg.density_classifier,
         )
         _DENSITY_CACHE[key] = Sample(samples, m_samples, weights)
     return _DENSITY_CACHE[key]
+
+
+def density_classifier(cfg: SearchConfig):
+    """The CATHODE-style method's classifier: ``cfg.classifier`` if given, else ``cfg.density_classifier``."""
+    if cfg.classifier is not None:
+        return cfg.classifier
+    if cfg.density_classifier not in cwola.CLASSIFIERS:
+        raise ValueError(
+            f"density_classifier must be one of {sorted(cwola.CLASSIFIERS)}, got {cfg.density_classifier!r}"
+        )
+    return cwola.CLASSIFIERS[cfg.density_classifier](cfg.seed)
 
 
 def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
@@ -191,7 +204,7 @@ def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
         cfg.window,
         n_folds=cfg.n_folds,
         seed=cfg.seed,
-        classifier=cfg.classifier,
+        classifier=density_classifier(cfg),
         n_ensemble=cfg.density_ensemble if cfg.density_ensemble is not None else cfg.n_ensemble,
         samples=background.x,
         sample_weights=background.weights,

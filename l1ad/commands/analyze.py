@@ -111,6 +111,7 @@ def _search_config(args: argparse.Namespace) -> dict:
         "density_estimator": args.density_estimator,
         "density_calibration": args.density_calibration,
         "density_models": args.density_models,
+        "density_classifier": args.density_classifier,
         "n_ensemble": args.n_ensemble,
         "model_inclusive": args.inclusive_model,
     }

@@ -51,7 +51,7 @@ def bench_features(x: np.ndarray, cols: tuple[str, ...], scale_masses: bool = Tr
 
 def add_density_options(group: argparse._ActionsContainer) -> None:
     """The CATHODE-style method's model options, for ``l1ad analyze`` and ``scripts/bench_analysis/run.py``."""
-    from l1ad.analysis import density, search
+    from l1ad.analysis import cwola, density, search
 
     group.add_argument(
         "--density-estimator",
@@ -70,6 +70,13 @@ def add_density_options(group: argparse._ActionsContainer) -> None:
         type=int,
         default=search.SearchConfig.density_models,
         help="density method: models fitted with different seeds and sideband subsamples, sampled as a mixture",
+    )
+    group.add_argument(
+        "--density-classifier",
+        default=search.SearchConfig.density_classifier,
+        choices=sorted(cwola.CLASSIFIERS),
+        help="density method: boosted trees of its classifier and tree calibration (default %(default)s; "
+        "'trees' = CWoLa's)",
     )
 
 

@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 flow_preprocess=args.flow_preprocess,
                 density_calibration=args.density_calibration,
                 density_models=args.density_models,
+                density_classifier=args.density_classifier,
                 density_ensemble=args.density_ensemble,
             )
             assert data.truth is not None
@@ -298,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         f"efficiency {args.efficiency}; ensemble {args.n_ensemble}; jet masses "
         f"{'raw' if args.raw_jet_masses else '/ m_jj'}; QUAK {args.quak_model}; density {args.density_estimator} "
         f"(oversample {args.density_oversample:g}, flow on {args.flow_max_events or 'all'} SB events, "
-        f"{args.flow_preprocess}, calibration {args.density_calibration}, {args.density_models} flow(s)); "
+        f"{args.flow_preprocess}, calibration {args.density_calibration}, {args.density_models} flow(s), classifier "
+        f"{args.density_classifier}); "
         f"{elapsed:.0f} s"
     )
 
