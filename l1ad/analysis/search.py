@@ -13,7 +13,8 @@ p-value corrected for the scan with n_eff = span / SR width + 1 independent wind
 Defaults: QUAK and the single-model baseline use per-class VAEs (``quak_model="vae"``), the density method a
 TensorFlow Probability conditional flow (``density_estimator="flow"``) on quantile-mapped features
 (``flow_preprocess="quantile"``) whose signal-region samples are weighted by a sideband calibration
-(``density_calibration="trees_m"``, :mod:`l1ad.analysis.density`); ``"gmm"`` selects the fast mixture stand-ins.
+(``density_calibration="trees_m"``, :mod:`l1ad.analysis.density`), with regularized boosted trees for its classifier
+and calibration (``density_classifier="trees_regularized"``); ``"gmm"`` selects the fast mixture stand-ins.
 """
 
 from __future__ import annotations
