@@ -26,6 +26,7 @@ __all__ = [
     "default_classifier",
     "regularized_classifier",
     "CLASSIFIERS",
+    "named_classifier",
     "checked_regions",
     "window_labels",
     "kfold_scores",
@@ -111,6 +112,13 @@ CLASSIFIERS: dict[str, Callable[[int], HistGradientBoostingClassifier]] = {
     "trees": default_classifier,
     "trees_regularized": regularized_classifier,
 }
+
+
+def named_classifier(name: str, seed: int = 0, setting: str = "classifier") -> HistGradientBoostingClassifier:
+    """The unfitted classifier ``CLASSIFIERS[name](seed)``; an unknown name raises, naming ``setting``."""
+    if name not in CLASSIFIERS:
+        raise ValueError(f"{setting} must be one of {sorted(CLASSIFIERS)}, got {name!r}")
+    return CLASSIFIERS[name](seed)
 
 
 def _check_inputs(features: np.ndarray, mres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

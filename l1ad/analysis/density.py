@@ -44,7 +44,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import QuantileTransformer
 
 from l1ad.analysis import salad
-from l1ad.analysis.cwola import CLASSIFIERS, Window, kfold_scores, window_labels
+from l1ad.analysis.cwola import Window, kfold_scores, named_classifier, window_labels
 from l1ad.analysis.early_stop import BestWeights
 from l1ad.analysis.references import balanced_weights
 
@@ -549,9 +549,8 @@ def sideband_weights(
     :data:`l1ad.analysis.cwola.CLASSIFIERS`), at most ``max_events`` per class."""
     if calibration not in CALIBRATIONS or calibration == "none":
         raise ValueError(f"calibration must be one of {CALIBRATIONS[1:]}, got {calibration!r}")
-    if trees not in CLASSIFIERS:
-        raise ValueError(f"trees must be one of {sorted(CLASSIFIERS)}, got {trees!r}")
-    classifier = None if calibration.startswith("mlp") else CLASSIFIERS[trees](seed)
+    trees_classifier = named_classifier(trees, seed, "trees")  # checked whichever calibration is used
+    classifier = None if calibration.startswith("mlp") else trees_classifier
     return salad.fit_weights(
         x_sb,
         m_sb,

@@ -188,11 +188,7 @@ def density_classifier(cfg: SearchConfig):
     """The CATHODE-style method's classifier: ``cfg.classifier`` if given, else ``cfg.density_classifier``."""
     if cfg.classifier is not None:
         return cfg.classifier
-    if cfg.density_classifier not in cwola.CLASSIFIERS:
-        raise ValueError(
-            f"density_classifier must be one of {sorted(cwola.CLASSIFIERS)}, got {cfg.density_classifier!r}"
-        )
-    return cwola.CLASSIFIERS[cfg.density_classifier](cfg.seed)
+    return cwola.named_classifier(cfg.density_classifier, cfg.seed, "density_classifier")
 
 
 def density_scores(data: Dataset, cfg: SearchConfig) -> np.ndarray:
